@@ -1,0 +1,88 @@
+"""Settings, read once from the environment and frozen.
+
+This module is the only reader of ``os.environ``. Every setting has the ``LIVEHANDOFF_`` prefix except
+``GOOGLE_APPLICATION_CREDENTIALS``, which keeps Google's own name. ``docs/configuration.md`` lists them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_HANDOFF_NAMES = (
+    "handoff",
+    "human.handoff",
+    "live_agent",
+    "live-agent",
+    "support.live_agent",
+    "agent.handoff",
+    "talk_to_agent",
+)
+
+
+class Settings(BaseSettings):
+    """Everything livehandoff can be told. Immutable once built."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="LIVEHANDOFF_", frozen=True, extra="ignore", populate_by_name=True
+    )
+
+    # --- the bridge itself
+    database_url: str = "sqlite+aiosqlite:///./livehandoff.sqlite3"
+    public_url: str = "http://127.0.0.1:8000"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    log_level: str = "INFO"
+    default_language: str = "en"
+    max_message_chars: int = Field(default=4096, ge=1, le=16000)
+    http_timeout_seconds: float = Field(default=15.0, gt=0)
+
+    # --- Dialogflow
+    dialogflow_api_endpoint: str = "https://dialogflow.googleapis.com"
+    dialogflow_project_id: str = "livehandoff-demo"
+    dialogflow_location: str = ""
+    dialogflow_environment: str = ""
+    google_application_credentials: str = Field(
+        default="",
+        validation_alias=AliasChoices("GOOGLE_APPLICATION_CREDENTIALS", "LIVEHANDOFF_GOOGLE_APPLICATION_CREDENTIALS"),
+    )
+    handoff_names: tuple[str, ...] = DEFAULT_HANDOFF_NAMES
+
+    # --- LiveChat
+    livechat_api_url: str = "https://api.livechatinc.com"
+    livechat_accounts_url: str = "https://accounts.livechat.com"
+    livechat_client_id: str = ""
+    livechat_client_secret: SecretStr = SecretStr("")
+    livechat_refresh_token: SecretStr = SecretStr("")
+    livechat_organization_id: str = ""
+    livechat_license_id: str = ""
+    livechat_group_id: int = Field(default=0, ge=0)
+    livechat_webhook_secret: SecretStr = SecretStr("")
+    livechat_register_webhooks: bool = True
+
+    @field_validator("handoff_names", mode="before")
+    @classmethod
+    def _split_names(cls, value: Any) -> Any:
+        """Accept a comma-separated string from the environment."""
+        if isinstance(value, str):
+            return tuple(name.strip() for name in value.split(",") if name.strip())
+        return value
+
+    @field_validator("public_url", "livechat_api_url", "livechat_accounts_url", "dialogflow_api_endpoint")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    def redacted(self) -> dict[str, Any]:
+        """A view safe to print: secrets replaced by ``**********`` (or empty when unset)."""
+        view: dict[str, Any] = {}
+        for name, value in self.model_dump().items():
+            if isinstance(value, SecretStr):
+                view[name] = "**********" if value.get_secret_value() else ""
+            elif isinstance(value, tuple):
+                view[name] = list(value)
+            else:
+                view[name] = value
+        return view

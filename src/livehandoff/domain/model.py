@@ -1,0 +1,212 @@
+"""The conversation and the facts that move it, as frozen values.
+
+Nothing here knows Dialogflow's or LiveChat's wire shapes: integrations translate their payloads into
+these types (``BotTurn``, ``DeskEvent``) and back (``HandoffRequest``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class State(StrEnum):
+    """Where a conversation is. See the diagram in docs/architecture.md."""
+
+    BOT = "bot"
+    """The bot answers the customer."""
+    HANDOFF_REQUESTED = "handoff_requested"
+    """A LiveChat chat is being opened or waits for an agent; customer messages go to LiveChat."""
+    AGENT = "agent"
+    """An agent has joined; messages are relayed both ways."""
+    ENDED = "ended"
+    """The agent chat ended; the bot answers again."""
+    HANDOFF_FAILED = "handoff_failed"
+    """LiveChat refused or could not be reached; the customer was told and stays with the bot."""
+
+
+BOT_STATES = frozenset({State.BOT, State.ENDED, State.HANDOFF_FAILED})
+DESK_STATES = frozenset({State.HANDOFF_REQUESTED, State.AGENT})
+
+
+class Author(StrEnum):
+    """Who wrote a message in the customer's feed."""
+
+    CUSTOMER = "customer"
+    BOT = "bot"
+    AGENT = "agent"
+    SYSTEM = "system"
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerProfile:
+    """What the customer told us about themselves (both optional)."""
+
+    name: str | None = None
+    email: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Conversation:
+    """One customer's conversation with the bot and, at times, with agents."""
+
+    id: str
+    token_hash: str
+    state: State
+    language: str
+    bot_session_id: str
+    created_at: datetime
+    customer: CustomerProfile = field(default_factory=CustomerProfile)
+    page_url: str | None = None
+    version: int = 0
+    last_seq: int = 0
+    desk_customer_id: str | None = None
+    """LiveChat's customer id (``entity_id``), kept so a second handoff reuses the identity."""
+    desk_chat_id: str | None = None
+    agent_id: str | None = None
+    agent_name: str | None = None
+    handoff_reason: str | None = None
+    handoff_started_at: datetime | None = None
+
+
+# --- what the bot said -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class BotReply:
+    """One message of the bot to show the customer."""
+
+    text: str
+    quick_replies: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class BotTurn:
+    """The bot's answer to one customer message, with the facts that may signal a handoff."""
+
+    replies: tuple[BotReply, ...]
+    intent: str = ""
+    action: str = ""
+    live_agent_handoff: bool = False
+    end_interaction: bool = False
+    is_fallback: bool = False
+    payloads: tuple[Mapping[str, Any], ...] = ()
+    """Custom payloads of the turn, as plain JSON objects (handoff markers live here)."""
+    parameters: Mapping[str, Any] = field(default_factory=dict)
+
+
+# --- what travels to the agent desk ----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TranscriptLine:
+    """One line of the conversation so far, for the agent."""
+
+    author: Author
+    text: str
+    at: datetime
+    name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HandoffRequest:
+    """Everything the desk needs to open (or resume) the agent chat for a conversation."""
+
+    conversation_id: str
+    bot_session_id: str
+    language: str
+    reason: str
+    customer: CustomerProfile
+    transcript: tuple[TranscriptLine, ...]
+    desk_customer_id: str | None = None
+    """Set for a returning customer: reuse the identity, resume the existing chat."""
+    desk_chat_id: str | None = None
+    group_id: int | None = None
+    page_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeskChat:
+    """The agent chat as opened by the desk."""
+
+    customer_id: str
+    chat_id: str
+    thread_id: str
+    resumed: bool = False
+
+
+# --- what the desk told us (translated from webhooks) ------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AgentMessage:
+    """An agent wrote to the customer."""
+
+    chat_id: str
+    event_id: str
+    agent_id: str
+    text: str
+    created_at: datetime
+    agent_name: str | None = None
+
+    @property
+    def key(self) -> str:
+        return f"event:{self.chat_id}:{self.event_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class AgentJoined:
+    """An agent was added to the chat."""
+
+    chat_id: str
+    thread_id: str
+    agent_id: str
+    agent_name: str
+
+    @property
+    def key(self) -> str:
+        return f"joined:{self.chat_id}:{self.thread_id}:{self.agent_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class ChatEnded:
+    """The chat's thread was closed. ``closed_by`` is the user id, or None when LiveChat closed it."""
+
+    chat_id: str
+    thread_id: str
+    closed_by: str | None = None
+
+    @property
+    def key(self) -> str:
+        return f"ended:{self.chat_id}:{self.thread_id}"
+
+
+DeskEvent = AgentMessage | AgentJoined | ChatEnded
+
+
+# --- the customer's feed ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    """An event to append to a conversation's feed (the store gives it a ``seq``)."""
+
+    type: str
+    data: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class FeedEvent:
+    """A stored event of a conversation's feed, numbered from 1 without gaps."""
+
+    seq: int
+    type: str
+    data: Mapping[str, Any]
+    created_at: datetime
+
+    def as_json(self) -> dict[str, Any]:
+        """The JSON object the customer API shows for this event."""
+        return {"seq": self.seq, "type": self.type, **self.data, "created_at": self.created_at.isoformat()}

@@ -1,0 +1,112 @@
+"""The small interfaces the bridge needs from the outside world.
+
+Integrations, stores and feeds implement these; the bridge depends on nothing else. Fakes in tests are
+real classes (or the emulators), never ``Mock()``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Protocol, Self
+
+from livehandoff.domain.model import BotTurn, Conversation, DeskChat, FeedEvent, HandoffRequest, NewEvent
+
+
+class BotEngine(Protocol):
+    """A conversational bot (Dialogflow ES today)."""
+
+    async def detect_intent(self, *, session_id: str, text: str, language: str) -> BotTurn:
+        """Send one customer message and return the bot's turn. Raises ``BotError``."""
+        ...
+
+
+class AgentDesk(Protocol):
+    """Where human agents work (LiveChat), acting as the customer."""
+
+    async def open_chat(self, request: HandoffRequest) -> DeskChat:
+        """Start the agent chat with the transcript (or resume the returning customer's chat).
+
+        Raises ``DeskError`` subclasses (``GroupsOffline``, ``DeskUnavailable``, ...).
+        """
+        ...
+
+    async def send_message(self, *, customer_id: str, chat_id: str, text: str) -> str:
+        """Send the customer's message to the chat; return LiveChat's event id."""
+        ...
+
+    async def agent_name(self, *, customer_id: str, chat_id: str, agent_id: str) -> str | None:
+        """The display name of an agent of the chat, as the customer sees it."""
+        ...
+
+
+class ConversationStore(Protocol):
+    """Durable conversations and their feeds."""
+
+    async def create(self, conversation: Conversation) -> None:
+        """Insert a new conversation (version 0, no events)."""
+        ...
+
+    async def load(self, conversation_id: str) -> Conversation:
+        """Return the conversation or raise ``ConversationNotFound``."""
+        ...
+
+    async def save(
+        self,
+        conversation: Conversation,
+        events: Sequence[NewEvent],
+        *,
+        expected_version: int,
+        dedupe_key: str | None = None,
+    ) -> list[FeedEvent]:
+        """Atomically: check the stored version, write the conversation with ``version + 1``,
+        append the events with the next ``seq`` numbers, and record ``dedupe_key`` if given.
+
+        Raises ``ConcurrentUpdate`` when the stored version differs. Returns the stored events.
+        """
+        ...
+
+    async def events_after(self, conversation_id: str, after_seq: int, *, limit: int = 500) -> list[FeedEvent]:
+        """Events with ``seq > after_seq`` in order."""
+        ...
+
+    async def find_by_desk_chat(self, chat_id: str) -> str | None:
+        """The conversation id whose current or past desk chat is ``chat_id``."""
+        ...
+
+    async def seen(self, dedupe_key: str) -> bool:
+        """Whether an inbound event with this key was already processed."""
+        ...
+
+    async def close(self) -> None:
+        """Release connections."""
+        ...
+
+
+class Subscription(Protocol):
+    """A listener on one conversation's feed."""
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
+
+    async def wait(self, timeout: float) -> bool:
+        """Wait until something was published (True) or the timeout passed (False)."""
+        ...
+
+
+class CustomerFeed(Protocol):
+    """Wakes up the readers of a conversation's feed when events were stored."""
+
+    async def publish(self, conversation_id: str, seq: int) -> None: ...
+
+    def subscribe(self, conversation_id: str) -> Subscription: ...
+
+
+class Clock(Protocol):
+    """The time, injected so that tests can control it."""
+
+    def now(self) -> datetime: ...
