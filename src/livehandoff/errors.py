@@ -8,7 +8,8 @@ edge (``web/``); errors carry their data as attributes.
     ├── ConversationError
     │   ├── ConversationNotFound      no conversation with that id
     │   ├── InvalidToken              the token does not open that conversation
-    │   └── ConcurrentUpdate          a save lost a race (version check)
+    │   ├── ConcurrentUpdate          a save lost a race (version check)
+    │   └── DuplicateEvent            an inbound event was already processed (dedupe key)
     ├── InvalidInput                  an outside payload failed validation
     └── UpstreamError                 a platform we call failed
         ├── BotError                  Dialogflow failed
@@ -50,6 +51,10 @@ class InvalidToken(ConversationError):
 
 class ConcurrentUpdate(ConversationError):
     """A save found a newer version than the one it loaded."""
+
+
+class DuplicateEvent(ConversationError):
+    """An inbound event with the same dedupe key was already stored."""
 
 
 class InvalidInput(LiveHandoffError):
