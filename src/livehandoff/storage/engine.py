@@ -1,0 +1,134 @@
+"""Async engines for the two supported databases, configured once at startup.
+
+SQLite (aiosqlite) needs care to behave like a real transactional database: the ``sqlite3`` driver's
+legacy mode emits no ``BEGIN`` before SELECTs or DDL, so we switch that off and emit ``BEGIN`` ourselves
+(SQLAlchemy's documented recipe, "Transactions with SQLite and the sqlite3 driver"). Writers ask for
+``BEGIN IMMEDIATE`` through an execution option: the write lock is then taken up front, waiting up to
+``busy_timeout``, instead of failing with ``SQLITE_BUSY`` when a read transaction tries to upgrade.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import URL, event, make_url
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import StaticPool
+
+from livehandoff.errors import ConfigurationError
+
+SQLITE_DRIVER = "sqlite+aiosqlite"
+POSTGRES_DRIVER = "postgresql+asyncpg"
+_DRIVERS = {
+    "sqlite": SQLITE_DRIVER,
+    SQLITE_DRIVER: SQLITE_DRIVER,
+    "postgres": POSTGRES_DRIVER,
+    "postgresql": POSTGRES_DRIVER,
+    POSTGRES_DRIVER: POSTGRES_DRIVER,
+}
+
+SQLITE_BEGIN = "livehandoff_sqlite_begin"
+"""Execution option read by the SQLite ``begin`` hook: ``"DEFERRED"`` (default) or ``"IMMEDIATE"``."""
+WRITE_OPTIONS: dict[str, Any] = {SQLITE_BEGIN: "IMMEDIATE"}
+"""Execution options for transactions that write; harmless on PostgreSQL, which ignores them."""
+
+SQLITE_BUSY_TIMEOUT_MS = 5000
+_SQLITE_PRAGMAS = (
+    f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",  # first: switching to WAL may itself have to wait
+    "PRAGMA journal_mode=WAL",  # readers never block the writer, and the writer never blocks readers
+    "PRAGMA foreign_keys=ON",
+)
+
+_json_dumps = functools.partial(json.dumps, ensure_ascii=False, allow_nan=False)
+"""PostgreSQL's JSON refuses NaN and Infinity; refusing them on SQLite too keeps the backends alike."""
+
+
+def normalise_url(database_url: str) -> URL:
+    """Parse a database URL and pick the async driver: ``postgres://`` and ``postgresql://`` mean asyncpg,
+    ``sqlite://`` means aiosqlite. Anything else is a ``ConfigurationError``."""
+    try:
+        url = make_url(database_url)
+    except ArgumentError as exc:
+        raise ConfigurationError(f"cannot parse the database URL: {exc}") from exc
+    driver = _DRIVERS.get(url.drivername)
+    if driver is None:
+        shown = url.render_as_string(hide_password=True)
+        raise ConfigurationError(
+            f"unsupported database URL {shown!r}: use sqlite+aiosqlite:///path or postgresql+asyncpg://..."
+        )
+    return url.set(drivername=driver)
+
+
+def is_memory(url: URL) -> bool:
+    """Whether the URL names a private in-memory SQLite database."""
+    return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+
+
+def create_engine(url: URL, *, schema: str | None = None) -> AsyncEngine:
+    """An engine for a URL from ``normalise_url``. ``schema`` (PostgreSQL only) becomes the search path."""
+    if url.get_backend_name() == "sqlite":
+        if schema is not None:
+            raise ConfigurationError("a schema can only be chosen on PostgreSQL")
+        return _sqlite_engine(url)
+    return _postgres_engine(url, schema)
+
+
+def _sqlite_engine(url: URL) -> AsyncEngine:
+    options: dict[str, Any] = {"json_serializer": _json_dumps}
+    if is_memory(url):
+        # One connection is the database: a second connection would open a second, empty one.
+        options["poolclass"] = StaticPool
+    engine = create_async_engine(url, **options)
+    event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
+    event.listen(engine.sync_engine, "begin", _sqlite_on_begin)
+    return engine
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None  # the begin hook below takes over transaction control
+    cursor = dbapi_connection.cursor()
+    try:
+        for pragma in _SQLITE_PRAGMAS:
+            cursor.execute(pragma)
+    finally:
+        cursor.close()
+
+
+def _sqlite_on_begin(connection: Connection) -> None:
+    mode = connection.get_execution_options().get(SQLITE_BEGIN, "DEFERRED")
+    if mode not in ("DEFERRED", "IMMEDIATE"):
+        raise ValueError(f"unknown SQLite transaction mode {mode!r}")
+    connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+def _postgres_engine(url: URL, schema: str | None) -> AsyncEngine:
+    server_settings = {"application_name": "livehandoff"}
+    if schema is not None:
+        server_settings["search_path"] = _quote_identifier(schema)
+    return create_async_engine(
+        url,
+        json_serializer=_json_dumps,
+        pool_pre_ping=True,
+        connect_args={"server_settings": server_settings},
+    )
+
+
+def _quote_identifier(name: str) -> str:
+    if not name:
+        raise ConfigurationError("the schema name is empty")
+    return '"' + name.replace('"', '""') + '"'
+
+
+async def prepare_location(url: URL) -> None:
+    """Create the directory of a SQLite file, so that ``sqlite+aiosqlite:///data/app.db`` just works."""
+    if url.get_backend_name() != "sqlite" or is_memory(url) or url.database is None:
+        return
+    if url.database.startswith("file:"):  # a URI filename (``?uri=true``): SQLite resolves it
+        return
+    await asyncio.to_thread(Path(url.database).parent.mkdir, parents=True, exist_ok=True)
