@@ -1,0 +1,279 @@
+"""The conversation state machine: one table of transitions and a pure ``decide``.
+
+``decide(conversation, event, now)`` does no I/O. It returns the next conversation, the events to append
+to the customer's feed and the commands the bridge must run through its ports. The result of a command
+comes back as another event. An event without a transition from the current state is returned as
+``ignored`` with the reason — never silently dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from livehandoff.domain.model import (
+    BOT_STATES,
+    DESK_STATES,
+    AgentJoined,
+    AgentMessage,
+    Author,
+    BotTurn,
+    ChatEnded,
+    Conversation,
+    DeskChat,
+    NewEvent,
+    State,
+)
+from livehandoff.domain.texts import say
+
+# --- events: what happened -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerSaid:
+    """The customer sent a message; it is recorded before anything else happens."""
+
+    message_id: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerMessageDue:
+    """A recorded customer message is to be routed to whoever the customer talks to now."""
+
+    message_id: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class BotAnswered:
+    """The bot answered; ``handoff`` is the reason when the turn asks for a human."""
+
+    turn: BotTurn
+    handoff: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BotFailed:
+    """The bot could not answer."""
+
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeskOpened:
+    """The agent chat was started or resumed."""
+
+    chat: DeskChat
+
+
+@dataclass(frozen=True, slots=True)
+class DeskRefused:
+    """LiveChat refused the handoff or could not be reached; ``offline`` when nobody could take it."""
+
+    detail: str
+    offline: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DeskDeliveryFailed:
+    """A customer message did not reach the agent chat; ``chat_inactive`` when the chat had closed."""
+
+    message_id: str
+    text: str
+    chat_inactive: bool = False
+
+
+Event = (
+    CustomerSaid
+    | CustomerMessageDue
+    | BotAnswered
+    | BotFailed
+    | DeskOpened
+    | DeskRefused
+    | DeskDeliveryFailed
+    | AgentJoined
+    | AgentMessage
+    | ChatEnded
+)
+
+# --- commands: what the bridge must do -------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AskBot:
+    """Send the customer's text to the bot."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class OpenDeskChat:
+    """Open (or resume) the agent chat with the transcript."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class SendToDesk:
+    """Relay the customer's message to the agent chat."""
+
+    message_id: str
+    text: str
+
+
+Command = AskBot | OpenDeskChat | SendToDesk
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What ``decide`` concluded."""
+
+    conversation: Conversation
+    events: tuple[NewEvent, ...] = ()
+    commands: tuple[Command, ...] = ()
+    ignored: str | None = None
+
+
+Handler = Callable[[Conversation, Any, datetime], Decision]
+
+# --- helpers that build feed events ----------------------------------------------------------
+
+
+def _message(author: Author, text: str, **extra: Any) -> NewEvent:
+    return NewEvent("message", {"author": author.value, "text": text, **extra})
+
+
+def _system(conversation: Conversation, key: str, **values: str) -> NewEvent:
+    return _message(Author.SYSTEM, say(conversation.language, key, **values), code=key)
+
+
+def _state_event(kind: str, state: State, **extra: Any) -> NewEvent:
+    return NewEvent(kind, {"state": state.value, **extra})
+
+
+# --- transitions -----------------------------------------------------------------------------
+
+
+def _record_customer(conv: Conversation, event: CustomerSaid, now: datetime) -> Decision:
+    return Decision(conv, (_message(Author.CUSTOMER, event.text, id=event.message_id),))
+
+
+def _route_to_bot(conv: Conversation, event: CustomerMessageDue | DeskDeliveryFailed, now: datetime) -> Decision:
+    return Decision(conv, commands=(AskBot(event.text),))
+
+
+def _route_to_desk(conv: Conversation, event: CustomerMessageDue, now: datetime) -> Decision:
+    return Decision(conv, commands=(SendToDesk(event.message_id, event.text),))
+
+
+def _bot_answered(conv: Conversation, event: BotAnswered, now: datetime) -> Decision:
+    replies = tuple(
+        _message(Author.BOT, reply.text, quick_replies=list(reply.quick_replies))
+        if reply.quick_replies
+        else _message(Author.BOT, reply.text)
+        for reply in event.turn.replies
+    )
+    if event.handoff is None:
+        return Decision(conv, replies)
+    nxt = replace(conv, state=State.HANDOFF_REQUESTED, handoff_reason=event.handoff, handoff_started_at=now)
+    events = (
+        *replies,
+        _state_event("handoff_requested", nxt.state, reason=event.handoff),
+        _system(nxt, "connecting"),
+    )
+    return Decision(nxt, events, (OpenDeskChat(event.handoff),))
+
+
+def _bot_failed(conv: Conversation, event: BotFailed, now: datetime) -> Decision:
+    return Decision(conv, (_system(conv, "bot_failed"),))
+
+
+def _desk_opened(conv: Conversation, event: DeskOpened, now: datetime) -> Decision:
+    nxt = replace(conv, desk_customer_id=event.chat.customer_id, desk_chat_id=event.chat.chat_id)
+    return Decision(nxt, (_state_event("waiting_for_agent", nxt.state),))
+
+
+def _desk_refused(conv: Conversation, event: DeskRefused, now: datetime) -> Decision:
+    nxt = replace(conv, state=State.HANDOFF_FAILED)
+    key = "handoff_offline" if event.offline else "handoff_failed"
+    reason = "offline" if event.offline else "unavailable"
+    return Decision(nxt, (_state_event("handoff_failed", nxt.state, reason=reason), _system(nxt, key)))
+
+
+def _agent_joined(conv: Conversation, event: AgentJoined, now: datetime) -> Decision:
+    nxt = replace(conv, state=State.AGENT, agent_id=event.agent_id, agent_name=event.agent_name)
+    return Decision(
+        nxt,
+        (
+            _state_event("agent_joined", nxt.state, agent={"name": event.agent_name}),
+            _system(nxt, "agent_joined", agent=event.agent_name),
+        ),
+    )
+
+
+def _agent_message(conv: Conversation, event: AgentMessage, now: datetime) -> Decision:
+    name = event.agent_name or conv.agent_name or say(conv.language, "agent")
+    nxt = replace(conv, state=State.AGENT)
+    if conv.agent_id is None:
+        nxt = replace(nxt, agent_id=event.agent_id, agent_name=name)
+    return Decision(nxt, (_message(Author.AGENT, event.text, name=name),))
+
+
+def _chat_ended(conv: Conversation, event: ChatEnded, now: datetime) -> Decision:
+    if event.chat_id != conv.desk_chat_id:
+        return _ignore(conv, event, now)
+    if event.closed_by is None:
+        closed_by, key = "system", "ended_by_system"
+    elif event.closed_by == conv.desk_customer_id:
+        closed_by, key = "customer", "ended_by_customer"
+    else:
+        closed_by, key = "agent", "ended_by_agent"
+    agent = conv.agent_name or say(conv.language, "agent")
+    nxt = replace(conv, state=State.ENDED, agent_id=None, agent_name=None)
+    return Decision(
+        nxt,
+        (_state_event("handoff_ended", nxt.state, closed_by=closed_by), _system(conv, key, agent=agent)),
+    )
+
+
+def _delivery_failed(conv: Conversation, event: DeskDeliveryFailed, now: datetime) -> Decision:
+    if not event.chat_inactive:
+        return Decision(conv, (_system(conv, "not_delivered"),))
+    # The chat closed before our message got there (its webhook may still be on its way): the
+    # agent is gone, so the bot takes the conversation back and answers this very message.
+    ended = _chat_ended(conv, ChatEnded(conv.desk_chat_id or "", "", closed_by=None), now)
+    return Decision(ended.conversation, ended.events, (AskBot(event.text),))
+
+
+def _ignore(conv: Conversation, event: object, now: datetime) -> Decision:
+    return Decision(conv, ignored=f"{type(event).__name__} has no transition from state {conv.state.value}")
+
+
+TRANSITIONS: dict[tuple[State, type[Any]], Handler] = {}
+
+
+def _add(states: frozenset[State] | set[State], event_type: type[Any], handler: Handler) -> None:
+    for state in states:
+        TRANSITIONS[(state, event_type)] = handler
+
+
+_add(set(State), CustomerSaid, _record_customer)
+_add(BOT_STATES, CustomerMessageDue, _route_to_bot)
+_add(DESK_STATES, CustomerMessageDue, _route_to_desk)
+_add(BOT_STATES, BotAnswered, _bot_answered)
+_add(BOT_STATES, BotFailed, _bot_failed)
+_add({State.HANDOFF_REQUESTED}, DeskOpened, _desk_opened)
+_add({State.HANDOFF_REQUESTED}, DeskRefused, _desk_refused)
+_add(DESK_STATES, AgentJoined, _agent_joined)
+_add(DESK_STATES, AgentMessage, _agent_message)
+_add(DESK_STATES, ChatEnded, _chat_ended)
+_add(DESK_STATES, DeskDeliveryFailed, _delivery_failed)
+
+
+def decide(conversation: Conversation, event: Event, now: datetime) -> Decision:
+    """Apply ``event`` to ``conversation`` at time ``now``."""
+    handler = TRANSITIONS.get((conversation.state, type(event)), _ignore)
+    return handler(conversation, event, now)

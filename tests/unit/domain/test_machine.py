@@ -1,0 +1,190 @@
+"""The state machine, one row per edge of the transition table."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from livehandoff.domain.machine import (
+    TRANSITIONS,
+    AskBot,
+    BotAnswered,
+    BotFailed,
+    CustomerMessageDue,
+    CustomerSaid,
+    DeskDeliveryFailed,
+    DeskOpened,
+    DeskRefused,
+    OpenDeskChat,
+    SendToDesk,
+    decide,
+)
+from livehandoff.domain.model import (
+    AgentJoined,
+    AgentMessage,
+    BotReply,
+    BotTurn,
+    ChatEnded,
+    Conversation,
+    DeskChat,
+    State,
+)
+
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+CHAT = "PJ0MRSHTDG"
+CUSTOMER = "b7eff798-f8df-4364-8059-649c35c9ed0c"
+
+
+def conversation(state: State, **changes: Any) -> Conversation:
+    base = Conversation(
+        id="c1",
+        token_hash="h",
+        state=state,
+        language="en",
+        bot_session_id="c1",
+        created_at=NOW,
+    )
+    if state in (State.HANDOFF_REQUESTED, State.AGENT):
+        base = replace(base, desk_customer_id=CUSTOMER, desk_chat_id=CHAT)
+    if state is State.AGENT:
+        base = replace(base, agent_id="anna@example.com", agent_name="Anna")
+    return replace(base, **changes)
+
+
+TURN = BotTurn(replies=(BotReply("Hello!", ("Shipping",)),), intent="Default Welcome Intent")
+HANDOFF_TURN = BotTurn(replies=(BotReply("Let me connect you."),), intent="human.handoff", live_agent_handoff=True)
+SAID = CustomerSaid("m1", "hi")
+DUE = CustomerMessageDue("m1", "hi")
+OPENED = DeskOpened(DeskChat(customer_id=CUSTOMER, chat_id=CHAT, thread_id="T1"))
+JOINED = AgentJoined(chat_id=CHAT, thread_id="T1", agent_id="anna@example.com", agent_name="Anna")
+AGENT_SAID = AgentMessage(chat_id=CHAT, event_id="T1_3", agent_id="anna@example.com", text="Hi!", created_at=NOW)
+ENDED_BY_AGENT = ChatEnded(chat_id=CHAT, thread_id="T1", closed_by="anna@example.com")
+
+# (state, event, next state, feed event types, command types)
+ROWS: list[tuple[State, object, State, list[str], list[type]]] = [
+    *[(s, SAID, s, ["message"], []) for s in State],
+    *[(s, DUE, s, [], [AskBot]) for s in (State.BOT, State.ENDED, State.HANDOFF_FAILED)],
+    *[(s, DUE, s, [], [SendToDesk]) for s in (State.HANDOFF_REQUESTED, State.AGENT)],
+    *[(s, BotAnswered(TURN), s, ["message"], []) for s in (State.BOT, State.ENDED, State.HANDOFF_FAILED)],
+    *[
+        (s, BotAnswered(HANDOFF_TURN, "asked"), State.HANDOFF_REQUESTED, ["message", "handoff_requested", "message"],
+         [OpenDeskChat])
+        for s in (State.BOT, State.ENDED, State.HANDOFF_FAILED)
+    ],
+    *[(s, BotFailed("BotUnavailable"), s, ["message"], []) for s in (State.BOT, State.ENDED, State.HANDOFF_FAILED)],
+    (State.HANDOFF_REQUESTED, OPENED, State.HANDOFF_REQUESTED, ["waiting_for_agent"], []),
+    (State.HANDOFF_REQUESTED, DeskRefused("internal"), State.HANDOFF_FAILED, ["handoff_failed", "message"], []),
+    (State.HANDOFF_REQUESTED, DeskRefused("offline", offline=True), State.HANDOFF_FAILED,
+     ["handoff_failed", "message"], []),
+    (State.HANDOFF_REQUESTED, JOINED, State.AGENT, ["agent_joined", "message"], []),
+    (State.AGENT, JOINED, State.AGENT, ["agent_joined", "message"], []),
+    (State.HANDOFF_REQUESTED, AGENT_SAID, State.AGENT, ["message"], []),
+    (State.AGENT, AGENT_SAID, State.AGENT, ["message"], []),
+    (State.HANDOFF_REQUESTED, ENDED_BY_AGENT, State.ENDED, ["handoff_ended", "message"], []),
+    (State.AGENT, ENDED_BY_AGENT, State.ENDED, ["handoff_ended", "message"], []),
+    (State.AGENT, DeskDeliveryFailed("m1", "hi"), State.AGENT, ["message"], []),
+    (State.HANDOFF_REQUESTED, DeskDeliveryFailed("m1", "hi"), State.HANDOFF_REQUESTED, ["message"], []),
+    (State.AGENT, DeskDeliveryFailed("m1", "hi", chat_inactive=True), State.ENDED, ["handoff_ended", "message"],
+     [AskBot]),
+    (State.HANDOFF_REQUESTED, DeskDeliveryFailed("m1", "hi", chat_inactive=True), State.ENDED,
+     ["handoff_ended", "message"], [AskBot]),
+]
+
+
+@pytest.mark.parametrize(("state", "event", "next_state", "feed", "commands"), ROWS)
+def test_transition(state: State, event: Any, next_state: State, feed: list[str], commands: list[type]) -> None:
+    decision = decide(conversation(state), event, NOW)
+    assert decision.ignored is None
+    assert decision.conversation.state is next_state
+    assert [e.type for e in decision.events] == feed
+    assert [type(c) for c in decision.commands] == commands
+
+
+def test_every_table_entry_has_a_row() -> None:
+    covered = {(state, type(event)) for state, event, *_ in ROWS}
+    assert set(TRANSITIONS) == covered
+
+
+IGNORED = [
+    (State.BOT, AGENT_SAID),
+    (State.BOT, JOINED),
+    (State.BOT, ENDED_BY_AGENT),
+    (State.BOT, OPENED),
+    (State.AGENT, BotAnswered(TURN)),
+    (State.AGENT, OPENED),
+    (State.ENDED, AGENT_SAID),
+    (State.HANDOFF_FAILED, ENDED_BY_AGENT),
+]
+
+
+@pytest.mark.parametrize(("state", "event"), IGNORED)
+def test_events_without_a_transition_are_ignored_with_a_reason(state: State, event: Any) -> None:
+    before = conversation(state)
+    decision = decide(before, event, NOW)
+    assert decision.conversation == before
+    assert decision.events == ()
+    assert decision.commands == ()
+    assert decision.ignored is not None
+    assert type(event).__name__ in decision.ignored
+    assert state.value in decision.ignored
+
+
+def test_a_chat_end_for_another_chat_is_ignored() -> None:
+    decision = decide(conversation(State.AGENT), ChatEnded(chat_id="OTHER", thread_id="T"), NOW)
+    assert decision.ignored is not None
+
+
+def test_handoff_records_reason_and_time_and_keeps_the_bot_text() -> None:
+    decision = decide(conversation(State.BOT), BotAnswered(HANDOFF_TURN, "asked"), NOW)
+    assert decision.conversation.handoff_reason == "asked"
+    assert decision.conversation.handoff_started_at == NOW
+    first = decision.events[0]
+    assert first.data == {"author": "bot", "text": "Let me connect you."}
+    assert decision.commands == (OpenDeskChat("asked"),)
+
+
+def test_desk_opened_remembers_the_chat_and_the_customer_identity() -> None:
+    start = replace(conversation(State.HANDOFF_REQUESTED), desk_chat_id=None, desk_customer_id=None)
+    decision = decide(start, OPENED, NOW)
+    assert decision.conversation.desk_chat_id == CHAT
+    assert decision.conversation.desk_customer_id == CUSTOMER
+
+
+def test_agent_messages_carry_the_agent_name() -> None:
+    decision = decide(conversation(State.AGENT), AGENT_SAID, NOW)
+    assert decision.events[0].data == {"author": "agent", "text": "Hi!", "name": "Anna"}
+
+
+def test_agent_joined_tells_the_customer_who_joined() -> None:
+    decision = decide(conversation(State.HANDOFF_REQUESTED), JOINED, NOW)
+    assert decision.conversation.agent_name == "Anna"
+    assert decision.events[0].data == {"state": "agent", "agent": {"name": "Anna"}}
+    assert decision.events[1].data["text"] == "Anna joined the chat."
+
+
+@pytest.mark.parametrize(
+    ("closed_by", "who"), [("anna@example.com", "agent"), (CUSTOMER, "customer"), (None, "system")]
+)
+def test_chat_end_says_who_ended_it(closed_by: str | None, who: str) -> None:
+    decision = decide(conversation(State.AGENT), ChatEnded(CHAT, "T1", closed_by), NOW)
+    assert decision.events[0].data == {"state": "ended", "closed_by": who}
+    assert decision.conversation.agent_id is None
+    assert decision.conversation.desk_chat_id == CHAT  # kept: a later handoff resumes this chat
+
+
+def test_customer_messages_keep_their_id() -> None:
+    decision = decide(conversation(State.BOT), SAID, NOW)
+    assert decision.events[0].data == {"author": "customer", "text": "hi", "id": "m1"}
+
+
+def test_quick_replies_travel_with_bot_messages() -> None:
+    decision = decide(conversation(State.BOT), BotAnswered(TURN), NOW)
+    assert decision.events[0].data == {"author": "bot", "text": "Hello!", "quick_replies": ["Shipping"]}
+
+
+def test_system_messages_use_the_conversation_language() -> None:
+    decision = decide(conversation(State.HANDOFF_REQUESTED, language="de"), DeskRefused("offline", offline=True), NOW)
+    assert decision.events[1].data["text"].startswith("Leider")
