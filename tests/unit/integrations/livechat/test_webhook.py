@@ -1,0 +1,121 @@
+"""Webhook deliveries: secret first, then envelope, then translation."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from livehandoff.domain.model import AgentJoined, AgentMessage, ChatEnded
+from livehandoff.errors import ConfigurationError, InvalidInput
+from livehandoff.integrations.livechat.webhook import WebhookSecretMismatch, parse_webhook, read_webhook
+
+from .conftest import ORGANIZATION_ID, load
+
+SECRET = "laudla991lamda0pnoaa0"
+
+
+def body(name: str, **changes: Any) -> bytes:
+    document = load(f"webhooks/{name}")
+    document.update(changes)
+    return json.dumps(document).encode()
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("incoming_event_message", AgentMessage),
+        ("user_added_to_chat_agent", AgentJoined),
+        ("chat_deactivated_by_agent", ChatEnded),
+        ("chat_deactivated_by_router", ChatEnded),
+    ],
+)
+def test_good_deliveries_become_desk_events(name: str, expected: type) -> None:
+    event = parse_webhook(body(name), secret=SECRET)
+
+    assert isinstance(event, expected)
+    assert event is not None
+    assert event.chat_id == "PJ0MRSHTDG"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "incoming_event_system_message",
+        "incoming_event_internal_note",
+        "user_added_to_chat_customer",
+        "incoming_chat",
+    ],
+)
+def test_deliveries_without_a_desk_event_give_none(name: str) -> None:
+    assert parse_webhook(body(name), secret=SECRET) is None
+
+
+def test_unknown_action_gives_none() -> None:
+    delivery = body(
+        "chat_deactivated_by_agent", action="thread_tagged", payload={"chat_id": "X", "tag": "vip"}
+    )
+
+    assert parse_webhook(delivery, secret=SECRET) is None
+
+
+def test_read_webhook_keeps_the_envelope_facts() -> None:
+    verified = read_webhook(body("incoming_event_message"), secret=SECRET)
+
+    assert verified.action == "incoming_event"
+    assert verified.webhook_id == "a0c22fdd-fb71-40b5-bfc6-a8a0bc3117f7"
+    assert verified.organization_id == ORGANIZATION_ID
+    assert isinstance(verified.event, AgentMessage)
+
+
+@pytest.mark.parametrize("secret_key", ["wrong", "", SECRET.upper(), SECRET + " ", 12345, None])
+def test_wrong_secret_is_refused(secret_key: object) -> None:
+    with pytest.raises(WebhookSecretMismatch):
+        parse_webhook(body("incoming_event_message", secret_key=secret_key), secret=SECRET)
+
+
+def test_missing_secret_is_refused_before_anything_else() -> None:
+    document = {"action": "incoming_event", "payload": "not even an object"}
+
+    with pytest.raises(WebhookSecretMismatch):
+        parse_webhook(json.dumps(document).encode(), secret=SECRET)
+
+
+def test_secret_mismatch_is_invalid_input() -> None:
+    assert issubclass(WebhookSecretMismatch, InvalidInput)
+
+
+def test_our_secret_must_be_configured() -> None:
+    with pytest.raises(ConfigurationError):
+        parse_webhook(body("incoming_event_message", secret_key=""), secret="")
+
+
+@pytest.mark.parametrize(
+    "raw", [b"", b"{not json", b"\xff\xfe\x00", b"[1, 2]", b'"incoming_event"', b"null"], ids=repr
+)
+def test_malformed_bodies_are_invalid_input(raw: bytes) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        parse_webhook(raw, secret=SECRET)
+
+    assert not isinstance(caught.value, WebhookSecretMismatch)
+
+
+@pytest.mark.parametrize("field", ["webhook_id", "action", "organization_id", "payload"])
+def test_envelope_fields_are_required(field: str) -> None:
+    document = load("webhooks/incoming_event_message")
+    del document[field]
+
+    with pytest.raises(InvalidInput, match=field):
+        parse_webhook(json.dumps(document).encode(), secret=SECRET)
+
+
+def test_invalid_payload_is_invalid_input() -> None:
+    delivery = body("chat_deactivated_by_agent", payload={"thread_id": "K600PKZON8"})
+
+    with pytest.raises(InvalidInput, match=r"chat_deactivated.*chat_id"):
+        parse_webhook(delivery, secret=SECRET)
+
+
+def test_non_ascii_secret_compares() -> None:
+    assert parse_webhook(body("chat_deactivated_by_agent", secret_key="sécret"), secret="sécret") is not None
