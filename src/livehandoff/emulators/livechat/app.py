@@ -1,0 +1,189 @@
+"""The emulator as one object: seeded state, webhook delivery and the Starlette app serving
+LiveChat's real paths (accounts and API hosts on one origin).
+
+    GET  /                                            accounts login page (authorization code)
+    POST /v2/token                                    agent OAuth: authorization_code, refresh_token
+    POST /v2/customer/token                           customer token: agent_token grant
+    POST /v3.6/customer/action/<method>?organization_id=<uuid>
+    POST /v3.6/agent/action/<method>
+    POST /v3.6/configuration/action/<method>
+    GET  /v3.4/configuration/action/get_organization_id?license_id=<n>
+    GET  /v3.4/configuration/action/get_license_id?organization_id=<uuid>
+
+The app needs no lifespan to work (tests drive it through ``httpx.ASGITransport``); when a server
+runs the lifespan, shutdown cancels pending webhook deliveries.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+import httpx
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from livehandoff.emulators.livechat import accounts, agent_api, configuration_api, customer_api
+from livehandoff.emulators.livechat.chats import ChatService
+from livehandoff.emulators.livechat.desk import Desk
+from livehandoff.emulators.livechat.errors import ApiError, OAuthError
+from livehandoff.emulators.livechat.ids import Clock
+from livehandoff.emulators.livechat.notify import Notifier
+from livehandoff.emulators.livechat.payload import Fields, read_json_object
+from livehandoff.emulators.livechat.seed import Seed, default_seed
+from livehandoff.emulators.livechat.services import Action, Services
+from livehandoff.emulators.livechat.state import Credentials, EmulatorState
+from livehandoff.emulators.livechat.webhooks import DEFAULT_RETRY_DELAYS, WebhookDispatcher
+
+API_VERSION = "v3.6"
+CallT = TypeVar("CallT")
+DepT = TypeVar("DepT")
+
+
+class LiveChatEmulator:
+    """LiveChat in a box: ``emu.app`` is the ASGI app, ``emu.credentials`` what a bridge needs."""
+
+    def __init__(
+        self,
+        seed: Seed | None = None,
+        webhook_client: httpx.AsyncClient | None = None,
+        retry_delays: Sequence[float] = DEFAULT_RETRY_DELAYS,
+        *,
+        clock: Clock | None = None,
+    ) -> None:
+        self.state = EmulatorState(seed or default_seed(), clock=clock or time.time)
+        self.webhooks = WebhookDispatcher(self.state, client=webhook_client, retry_delays=retry_delays)
+        chats = ChatService(self.state, Notifier(self.webhooks.notify))
+        self.services = Services(state=self.state, chats=chats, desk=Desk(chats), webhooks=self.webhooks)
+        self.app = build_app(self.services, lifespan=self._lifespan)
+
+    @property
+    def credentials(self) -> Credentials:
+        """Organization, first agent (with PAT) and first app (with refresh token) of the seed."""
+        return self.state.credentials
+
+    def set_webhook_client(self, client: httpx.AsyncClient) -> None:
+        """Deliver webhooks through this client (e.g. one with ``ASGITransport(bridge_app)``)."""
+        self.webhooks.set_client(client)
+
+    async def wait_idle(self) -> None:
+        """Return when no webhook delivery is pending."""
+        await self.webhooks.wait_idle()
+
+    async def aclose(self) -> None:
+        """Cancel pending deliveries and close the HTTP client the emulator created itself."""
+        await self.webhooks.aclose()
+
+    @asynccontextmanager
+    async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        yield
+        await self.aclose()
+
+
+def build_app(services: Services, *, lifespan: Callable[[Starlette], Any] | None = None) -> Starlette:
+    """Routes for every host the bridge talks to, and LiveChat-shaped errors for all of them."""
+    state = services.state
+    routes = [
+        Route("/", _bind(accounts.authorize, state), methods=["GET"]),
+        Route("/v2/token", _bind(accounts.token, state), methods=["POST"]),
+        Route("/v2/customer/token", _bind(accounts.customer_token, state), methods=["POST"]),
+        Route(
+            _action_path("customer"),
+            _api(services, customer_api.ACTIONS, customer_api.open_call),
+            methods=["POST"],
+        ),
+        Route(
+            _action_path("agent"), _api(services, agent_api.ACTIONS, agent_api.open_call), methods=["POST"]
+        ),
+        Route(
+            _action_path("configuration"),
+            _api(services, configuration_api.ACTIONS, configuration_api.open_call),
+            methods=["POST"],
+        ),
+        Route(
+            "/v3.4/configuration/action/get_organization_id",
+            _bind(configuration_api.get_organization_id, services),
+            methods=["GET"],
+        ),
+        Route(
+            "/v3.4/configuration/action/get_license_id",
+            _bind(configuration_api.get_license_id, services),
+            methods=["GET"],
+        ),
+        Route(
+            "/{version}/{api}/action/{method}", unsupported, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]
+        ),
+    ]
+    handlers: Mapping[Any, Callable[[Request, Exception], Any]] = {
+        ApiError: _api_error,
+        OAuthError: _oauth_error,
+        HTTPException: _http_error,
+    }
+    return Starlette(routes=routes, exception_handlers=handlers, lifespan=lifespan)
+
+
+def _action_path(api: str) -> str:
+    return f"/{API_VERSION}/{api}/action/{{method}}"
+
+
+def _bind(
+    handler: Callable[[Request, DepT], Awaitable[Response]], dependency: DepT
+) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(request: Request) -> Response:
+        return await handler(request, dependency)
+
+    return endpoint
+
+
+def _api(
+    services: Services, actions: Mapping[str, Action[CallT]], open_call: Callable[[Request, Services], CallT]
+) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(request: Request) -> Response:
+        return await dispatch_action(request, services, actions, open_call)
+
+    return endpoint
+
+
+async def dispatch_action(
+    request: Request,
+    services: Services,
+    actions: Mapping[str, Action[CallT]],
+    open_call: Callable[[Request, Services], CallT],
+) -> Response:
+    """Every API request passes here: method lookup, authentication, body, handler."""
+    method = request.path_params["method"]
+    action = actions.get(method)
+    if action is None:
+        raise ApiError("not_found", f"Method not found: {method}")
+    call = open_call(request, services)
+    body = Fields(await read_json_object(request))
+    return JSONResponse(action(call, body))
+
+
+async def unsupported(request: Request) -> Response:
+    """Other API versions, or a wrong HTTP method on a v3.6 path."""
+    version = request.path_params["version"]
+    if version != API_VERSION:
+        raise ApiError("unsupported_version", f"Unsupported version: {version}; the emulator speaks 3.6")
+    raise ApiError("not_found", f"No such endpoint: {request.method} {request.url.path} (actions are POST)")
+
+
+async def _api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return exc.response()
+
+
+async def _oauth_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, OAuthError)
+    return exc.response()
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    error_type = "not_found" if exc.status_code in (404, 405) else "validation"
+    return ApiError(error_type, f"No such endpoint: {request.method} {request.url.path}").response()
