@@ -6,10 +6,10 @@ real classes (or the emulators), never ``Mock()``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
-from typing import Protocol, Self
+from typing import Any, Protocol, Self
 
 from livehandoff.domain.model import BotTurn, Conversation, DeskChat, FeedEvent, HandoffRequest, NewEvent
 
@@ -67,7 +67,9 @@ class ConversationStore(Protocol):
         """
         ...
 
-    async def events_after(self, conversation_id: str, after_seq: int, *, limit: int = 500) -> list[FeedEvent]:
+    async def events_after(
+        self, conversation_id: str, after_seq: int, *, limit: int = 500
+    ) -> list[FeedEvent]:
         """Events with ``seq > after_seq`` in order."""
         ...
 
@@ -77,6 +79,14 @@ class ConversationStore(Protocol):
 
     async def seen(self, dedupe_key: str) -> bool:
         """Whether an inbound event with this key was already processed."""
+        ...
+
+    async def park(self, chat_id: str, key: str, data: Mapping[str, Any]) -> None:
+        """Keep a desk event whose chat is not known yet (same ``key`` twice: kept once)."""
+        ...
+
+    async def unpark(self, chat_id: str) -> list[dict[str, Any]]:
+        """Remove and return the parked events of ``chat_id``, oldest first."""
         ...
 
     async def close(self) -> None:
@@ -93,8 +103,8 @@ class Subscription(Protocol):
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None: ...
 
-    async def wait(self, timeout: float) -> bool:
-        """Wait until something was published (True) or the timeout passed (False)."""
+    async def wait(self, max_wait: float) -> bool:
+        """Wait until something was published (True) or ``max_wait`` seconds passed (False)."""
         ...
 
 

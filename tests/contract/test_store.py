@@ -305,3 +305,20 @@ async def test_find_by_desk_chat_tells_conversations_apart(store: SqlStore) -> N
 async def test_close_twice_is_harmless(store: SqlStore) -> None:
     await store.close()
     await store.close()
+
+
+async def test_parked_events_come_back_once_in_arrival_order(store: SqlStore) -> None:
+    await store.park("CHAT000001", "joined:1", {"kind": "agent_joined", "n": 1})
+    await store.park("CHAT000002", "other:1", {"kind": "chat_ended"})
+    await store.park("CHAT000001", "event:2", {"kind": "agent_message", "n": 2})
+    await store.park("CHAT000001", "joined:1", {"kind": "agent_joined", "n": 99})
+    assert await store.unpark("CHAT000001") == [
+        {"kind": "agent_joined", "n": 1},
+        {"kind": "agent_message", "n": 2},
+    ]
+    assert await store.unpark("CHAT000001") == []
+    assert await store.unpark("CHAT000002") == [{"kind": "chat_ended"}]
+
+
+async def test_unpark_of_an_unknown_chat_is_empty(store: SqlStore) -> None:
+    assert await store.unpark("NOPE") == []

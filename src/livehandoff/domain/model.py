@@ -186,6 +186,31 @@ class ChatEnded:
 
 DeskEvent = AgentMessage | AgentJoined | ChatEnded
 
+_DESK_KINDS: dict[str, type[AgentMessage] | type[AgentJoined] | type[ChatEnded]] = {
+    "agent_message": AgentMessage,
+    "agent_joined": AgentJoined,
+    "chat_ended": ChatEnded,
+}
+
+
+def desk_event_to_json(event: DeskEvent) -> dict[str, Any]:
+    """A desk event as plain JSON, for keeping it in the store until its chat is known."""
+    kind = next(name for name, cls in _DESK_KINDS.items() if isinstance(event, cls))
+    data: dict[str, Any] = {"kind": kind}
+    for name in event.__dataclass_fields__:
+        value = getattr(event, name)
+        data[name] = value.isoformat() if isinstance(value, datetime) else value
+    return data
+
+
+def desk_event_from_json(data: Mapping[str, Any]) -> DeskEvent:
+    """The inverse of ``desk_event_to_json``."""
+    fields = {key: value for key, value in data.items() if key != "kind"}
+    cls = _DESK_KINDS[str(data["kind"])]
+    if cls is AgentMessage:
+        fields["created_at"] = datetime.fromisoformat(str(fields["created_at"]))
+    return cls(**fields)
+
 
 # --- the customer's feed ---------------------------------------------------------------------
 

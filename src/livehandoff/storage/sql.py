@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row, Table, exists, select, update
+from sqlalchemy import Row, Table, delete, exists, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.pool import StaticPool
@@ -23,7 +23,7 @@ from livehandoff.domain.model import Conversation, CustomerProfile, FeedEvent, N
 from livehandoff.errors import ConcurrentUpdate, ConversationNotFound, DuplicateEvent
 from livehandoff.ports import Clock
 from livehandoff.storage.engine import WRITE_OPTIONS
-from livehandoff.storage.tables import conversations, desk_chats, processed_events
+from livehandoff.storage.tables import conversations, desk_chats, parked_desk_events, processed_events
 from livehandoff.storage.tables import events as feed_events  # ``events`` names the argument of save()
 
 
@@ -132,6 +132,28 @@ class SqlStore:
         query = select(exists().where(processed_events.c.key == dedupe_key))
         async with self._reading() as connection:
             return bool(await connection.scalar(query))
+
+    async def park(self, chat_id: str, key: str, data: Mapping[str, Any]) -> None:
+        insert = (
+            self._insert(parked_desk_events)
+            .values(key=key, chat_id=chat_id, data=_json_copy(data), parked_at=_utc(self._clock.now()))
+            .on_conflict_do_nothing(index_elements=["key"])
+        )
+        async with self._writing() as connection:
+            await connection.execute(insert)
+
+    async def unpark(self, chat_id: str) -> list[dict[str, Any]]:
+        query = (
+            select(parked_desk_events.c.id, parked_desk_events.c.data)
+            .where(parked_desk_events.c.chat_id == chat_id)
+            .order_by(parked_desk_events.c.id)
+        )
+        async with self._writing() as connection:
+            rows = (await connection.execute(query)).all()
+            if rows:
+                ids = [row.id for row in rows]
+                await connection.execute(delete(parked_desk_events).where(parked_desk_events.c.id.in_(ids)))
+        return [dict(row.data) for row in rows]
 
     # --- the steps of a save ---------------------------------------------------------------------
 

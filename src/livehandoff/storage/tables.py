@@ -124,3 +124,15 @@ processed_events = Table(
     Index(None, "processed_at"),
 )
 """Dedupe keys of inbound events already applied; ``processed_at`` lets an operator prune old keys."""
+
+parked_desk_events = Table(
+    "parked_desk_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", Text, nullable=False, unique=True),
+    Column("chat_id", Text, nullable=False, index=True),
+    Column("data", JSON, nullable=False),
+    Column("parked_at", UtcDateTime, nullable=False),
+)
+"""Desk events that arrived before their chat was known (LiveChat assigns an agent, and sends the webhook,
+while ``start_chat`` is still answering); applied in arrival order once the chat is saved."""

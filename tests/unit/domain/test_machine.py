@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -31,6 +32,8 @@ from livehandoff.domain.model import (
     Conversation,
     DeskChat,
     State,
+    desk_event_from_json,
+    desk_event_to_json,
 )
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -55,12 +58,16 @@ def conversation(state: State, **changes: Any) -> Conversation:
 
 
 TURN = BotTurn(replies=(BotReply("Hello!", ("Shipping",)),), intent="Default Welcome Intent")
-HANDOFF_TURN = BotTurn(replies=(BotReply("Let me connect you."),), intent="human.handoff", live_agent_handoff=True)
+HANDOFF_TURN = BotTurn(
+    replies=(BotReply("Let me connect you."),), intent="human.handoff", live_agent_handoff=True
+)
 SAID = CustomerSaid("m1", "hi")
 DUE = CustomerMessageDue("m1", "hi")
 OPENED = DeskOpened(DeskChat(customer_id=CUSTOMER, chat_id=CHAT, thread_id="T1"))
 JOINED = AgentJoined(chat_id=CHAT, thread_id="T1", agent_id="anna@example.com", agent_name="Anna")
-AGENT_SAID = AgentMessage(chat_id=CHAT, event_id="T1_3", agent_id="anna@example.com", text="Hi!", created_at=NOW)
+AGENT_SAID = AgentMessage(
+    chat_id=CHAT, event_id="T1_3", agent_id="anna@example.com", text="Hi!", created_at=NOW
+)
 ENDED_BY_AGENT = ChatEnded(chat_id=CHAT, thread_id="T1", closed_by="anna@example.com")
 
 # (state, event, next state, feed event types, command types)
@@ -70,15 +77,34 @@ ROWS: list[tuple[State, object, State, list[str], list[type]]] = [
     *[(s, DUE, s, [], [SendToDesk]) for s in (State.HANDOFF_REQUESTED, State.AGENT)],
     *[(s, BotAnswered(TURN), s, ["message"], []) for s in (State.BOT, State.ENDED, State.HANDOFF_FAILED)],
     *[
-        (s, BotAnswered(HANDOFF_TURN, "asked"), State.HANDOFF_REQUESTED, ["message", "handoff_requested", "message"],
-         [OpenDeskChat])
+        (
+            s,
+            BotAnswered(HANDOFF_TURN, "asked"),
+            State.HANDOFF_REQUESTED,
+            ["message", "handoff_requested", "message"],
+            [OpenDeskChat],
+        )
         for s in (State.BOT, State.ENDED, State.HANDOFF_FAILED)
     ],
-    *[(s, BotFailed("BotUnavailable"), s, ["message"], []) for s in (State.BOT, State.ENDED, State.HANDOFF_FAILED)],
+    *[
+        (s, BotFailed("BotUnavailable"), s, ["message"], [])
+        for s in (State.BOT, State.ENDED, State.HANDOFF_FAILED)
+    ],
     (State.HANDOFF_REQUESTED, OPENED, State.HANDOFF_REQUESTED, ["waiting_for_agent"], []),
-    (State.HANDOFF_REQUESTED, DeskRefused("internal"), State.HANDOFF_FAILED, ["handoff_failed", "message"], []),
-    (State.HANDOFF_REQUESTED, DeskRefused("offline", offline=True), State.HANDOFF_FAILED,
-     ["handoff_failed", "message"], []),
+    (
+        State.HANDOFF_REQUESTED,
+        DeskRefused("internal"),
+        State.HANDOFF_FAILED,
+        ["handoff_failed", "message"],
+        [],
+    ),
+    (
+        State.HANDOFF_REQUESTED,
+        DeskRefused("offline", offline=True),
+        State.HANDOFF_FAILED,
+        ["handoff_failed", "message"],
+        [],
+    ),
     (State.HANDOFF_REQUESTED, JOINED, State.AGENT, ["agent_joined", "message"], []),
     (State.AGENT, JOINED, State.AGENT, ["agent_joined", "message"], []),
     (State.HANDOFF_REQUESTED, AGENT_SAID, State.AGENT, ["message"], []),
@@ -87,15 +113,27 @@ ROWS: list[tuple[State, object, State, list[str], list[type]]] = [
     (State.AGENT, ENDED_BY_AGENT, State.ENDED, ["handoff_ended", "message"], []),
     (State.AGENT, DeskDeliveryFailed("m1", "hi"), State.AGENT, ["message"], []),
     (State.HANDOFF_REQUESTED, DeskDeliveryFailed("m1", "hi"), State.HANDOFF_REQUESTED, ["message"], []),
-    (State.AGENT, DeskDeliveryFailed("m1", "hi", chat_inactive=True), State.ENDED, ["handoff_ended", "message"],
-     [AskBot]),
-    (State.HANDOFF_REQUESTED, DeskDeliveryFailed("m1", "hi", chat_inactive=True), State.ENDED,
-     ["handoff_ended", "message"], [AskBot]),
+    (
+        State.AGENT,
+        DeskDeliveryFailed("m1", "hi", chat_inactive=True),
+        State.ENDED,
+        ["handoff_ended", "message"],
+        [AskBot],
+    ),
+    (
+        State.HANDOFF_REQUESTED,
+        DeskDeliveryFailed("m1", "hi", chat_inactive=True),
+        State.ENDED,
+        ["handoff_ended", "message"],
+        [AskBot],
+    ),
 ]
 
 
 @pytest.mark.parametrize(("state", "event", "next_state", "feed", "commands"), ROWS)
-def test_transition(state: State, event: Any, next_state: State, feed: list[str], commands: list[type]) -> None:
+def test_transition(
+    state: State, event: Any, next_state: State, feed: list[str], commands: list[type]
+) -> None:
     decision = decide(conversation(state), event, NOW)
     assert decision.ignored is None
     assert decision.conversation.state is next_state
@@ -186,5 +224,12 @@ def test_quick_replies_travel_with_bot_messages() -> None:
 
 
 def test_system_messages_use_the_conversation_language() -> None:
-    decision = decide(conversation(State.HANDOFF_REQUESTED, language="de"), DeskRefused("offline", offline=True), NOW)
+    decision = decide(
+        conversation(State.HANDOFF_REQUESTED, language="de"), DeskRefused("offline", offline=True), NOW
+    )
     assert decision.events[1].data["text"].startswith("Leider")
+
+
+@pytest.mark.parametrize("event", [AGENT_SAID, JOINED, ENDED_BY_AGENT, ChatEnded(CHAT, "T1", None)])
+def test_desk_events_round_trip_through_json(event: Any) -> None:
+    assert desk_event_from_json(json.loads(json.dumps(desk_event_to_json(event)))) == event

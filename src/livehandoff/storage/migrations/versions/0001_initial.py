@@ -1,4 +1,4 @@
-"""Conversations, their event feeds, desk chat ids and processed inbound events.
+"""Conversations, their event feeds, desk chat ids, processed and parked inbound events.
 
 Revision ID: 0001
 Revises:
@@ -83,8 +83,21 @@ def upgrade() -> None:
     op.create_index("ix_processed_events_conversation_id", "processed_events", ["conversation_id"])
     op.create_index("ix_processed_events_processed_at", "processed_events", ["processed_at"])
 
+    op.create_table(
+        "parked_desk_events",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("key", sa.Text(), nullable=False),
+        sa.Column("chat_id", sa.Text(), nullable=False),
+        sa.Column("data", sa.JSON(), nullable=False),
+        sa.Column("parked_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name="pk_parked_desk_events"),
+        sa.UniqueConstraint("key", name="uq_parked_desk_events_key"),
+    )
+    op.create_index("ix_parked_desk_events_chat_id", "parked_desk_events", ["chat_id"])
+
 
 def downgrade() -> None:
+    op.drop_table("parked_desk_events")
     op.drop_table("processed_events")
     op.drop_table("desk_chats")
     op.drop_table("events")
