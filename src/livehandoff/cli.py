@@ -1,2 +1,178 @@
-def main() -> None:  # replaced by the real CLI
-    raise SystemExit(0)
+"""``livehandoff``: serve · demo · emulate livechat|dialogflow · check."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import dataclasses
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import structlog
+import uvicorn
+from pydantic import ValidationError
+
+from livehandoff import __version__
+from livehandoff.config import Settings
+
+
+def configure_logging(level: str) -> None:
+    """Structured logs on stderr, so that stdout stays clean for ``--json`` output."""
+    numeric = logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
+    logging.basicConfig(level=numeric, stream=sys.stderr, format="%(message)s")
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso"),
+            structlog.dev.ConsoleRenderer(colors=False),
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(numeric),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=True,
+    )
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise SystemExit(f"livehandoff: invalid configuration:\n{exc}") from exc
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from livehandoff.web.app import create_app
+
+    settings = _settings()
+    configure_logging(settings.log_level)
+    uvicorn.run(
+        create_app(settings),
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+    )
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    settings = _settings()
+    print(json.dumps(settings.redacted(), indent=2))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    configure_logging("WARNING")
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_demo(args))
+    return 0
+
+
+async def _demo(args: argparse.Namespace) -> None:
+    from livehandoff.devstack import run_stack
+
+    async with run_stack(host=args.host, port=args.port, database_url=args.database_url) as stack:
+        info = stack.describe()
+        if args.json:
+            print(json.dumps(info), flush=True)
+        print(_demo_text(info), flush=True)
+        await asyncio.Event().wait()
+
+
+def _demo_text(info: dict[str, object]) -> str:
+    bridge = info["bridge_url"]
+    livechat = info["livechat_url"]
+    agent = info["agent"]
+    assert isinstance(agent, dict)
+    return f"""
+livehandoff demo — everything runs on this machine, nothing goes to the internet.
+
+  bridge (customer API)   {bridge}       OpenAPI: {bridge}/openapi.json
+  LiveChat emulator       {livechat}
+  Dialogflow emulator     {info["dialogflow_url"]}
+
+  agent "{agent["name"]}": account id {agent["account_id"]}, personal access token {agent["pat"]}
+  organization id {info["organization_id"]}
+
+Play the customer:
+  curl -s -X POST {bridge}/v1/conversations            # → {{"id": ID, "token": TOKEN}}
+  curl -s -N {bridge}/v1/conversations/ID/events?token=TOKEN      # live events (leave it running)
+  curl -s -X POST {bridge}/v1/conversations/ID/messages -H 'authorization: Bearer TOKEN' \\
+       -H 'content-type: application/json' -d '{{"text": "I want to talk to an agent"}}'
+
+Play the agent (LiveChat Agent Chat API, PAT basic auth):
+  curl -s -u '{agent["account_id"]}:{agent["pat"]}' -H 'content-type: application/json' \\
+       -X POST {livechat}/v3.6/agent/action/list_chats -d '{{}}'
+  curl -s -u '{agent["account_id"]}:{agent["pat"]}' -H 'content-type: application/json' \\
+       -X POST {livechat}/v3.6/agent/action/send_event \\
+       -d '{{"chat_id": "CHAT_ID", "event": {{"type": "message", "text": "Hi, Anna here!"}}}}'
+  curl -s -u '{agent["account_id"]}:{agent["pat"]}' -H 'content-type: application/json' \\
+       -X POST {livechat}/v3.6/agent/action/deactivate_chat -d '{{"id": "CHAT_ID"}}'
+
+Stop with Ctrl-C.
+"""
+
+
+def cmd_emulate(args: argparse.Namespace) -> int:
+    configure_logging("INFO")
+    if args.platform == "livechat":
+        from livehandoff.emulators.livechat import LiveChatEmulator, load_seed
+
+        try:
+            emulator = LiveChatEmulator(seed=load_seed(Path(args.seed)) if args.seed else None)
+        except ValueError as exc:
+            raise SystemExit(f"livehandoff: bad seed file: {exc}") from exc
+        print(json.dumps(dataclasses.asdict(emulator.credentials)), flush=True)
+        app = emulator.app
+    else:
+        from livehandoff.demo import demo_agent_path
+        from livehandoff.emulators.dialogflow import create_app, load_agent
+
+        try:
+            agent = load_agent(Path(args.agent) if args.agent else demo_agent_path())
+        except ValueError as exc:
+            raise SystemExit(f"livehandoff: bad agent export: {exc}") from exc
+        app = create_app(agent)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="livehandoff", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"livehandoff {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the bridge (settings from LIVEHANDOFF_* variables)")
+    serve.add_argument("--host", default=None)
+    serve.add_argument("--port", type=int, default=None)
+    serve.set_defaults(run=cmd_serve)
+
+    demo = commands.add_parser("demo", help="run both emulators and the bridge offline")
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8000, help="the bridge's port; emulators take free ones")
+    demo.add_argument(
+        "--json", action="store_true", help="print the URLs and credentials as one JSON line first"
+    )
+    demo.add_argument("--database-url", default="sqlite+aiosqlite:///./livehandoff-demo.sqlite3")
+    demo.set_defaults(run=cmd_demo)
+
+    emulate = commands.add_parser("emulate", help="run one emulator")
+    emulate.add_argument("platform", choices=["livechat", "dialogflow"])
+    emulate.add_argument("--host", default="127.0.0.1")
+    emulate.add_argument("--port", type=int, default=8100)
+    emulate.add_argument("--seed", help="LiveChat: JSON file with organizations, groups, agents, apps")
+    emulate.add_argument("--agent", help="Dialogflow: ES export (ZIP file or folder); default the demo agent")
+    emulate.set_defaults(run=cmd_emulate)
+
+    check = commands.add_parser("check", help="print the configuration with secrets redacted")
+    check.set_defaults(run=cmd_check)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    raise SystemExit(args.run(args))

@@ -46,7 +46,9 @@ class Settings(BaseSettings):
     dialogflow_environment: str = ""
     google_application_credentials: str = Field(
         default="",
-        validation_alias=AliasChoices("GOOGLE_APPLICATION_CREDENTIALS", "LIVEHANDOFF_GOOGLE_APPLICATION_CREDENTIALS"),
+        validation_alias=AliasChoices(
+            "GOOGLE_APPLICATION_CREDENTIALS", "LIVEHANDOFF_GOOGLE_APPLICATION_CREDENTIALS"
+        ),
     )
     handoff_names: tuple[str, ...] = DEFAULT_HANDOFF_NAMES
 

@@ -161,7 +161,9 @@ def _record_customer(conv: Conversation, event: CustomerSaid, now: datetime) -> 
     return Decision(conv, (_message(Author.CUSTOMER, event.text, id=event.message_id),))
 
 
-def _route_to_bot(conv: Conversation, event: CustomerMessageDue | DeskDeliveryFailed, now: datetime) -> Decision:
+def _route_to_bot(
+    conv: Conversation, event: CustomerMessageDue | DeskDeliveryFailed, now: datetime
+) -> Decision:
     return Decision(conv, commands=(AskBot(event.text),))
 
 
@@ -204,12 +206,13 @@ def _desk_refused(conv: Conversation, event: DeskRefused, now: datetime) -> Deci
 
 
 def _agent_joined(conv: Conversation, event: AgentJoined, now: datetime) -> Decision:
-    nxt = replace(conv, state=State.AGENT, agent_id=event.agent_id, agent_name=event.agent_name)
+    name = event.agent_name or say(conv.language, "agent")
+    nxt = replace(conv, state=State.AGENT, agent_id=event.agent_id, agent_name=name)
     return Decision(
         nxt,
         (
-            _state_event("agent_joined", nxt.state, agent={"name": event.agent_name}),
-            _system(nxt, "agent_joined", agent=event.agent_name),
+            _state_event("agent_joined", nxt.state, agent={"name": name}),
+            _system(nxt, "agent_joined", agent=name),
         ),
     )
 

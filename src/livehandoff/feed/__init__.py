@@ -1,1 +1,5 @@
-"""livehandoff."""
+"""Telling connected customers that their conversation has new events."""
+
+from livehandoff.feed.memory import InMemoryFeed
+
+__all__ = ["InMemoryFeed"]

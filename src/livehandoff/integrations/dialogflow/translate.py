@@ -1,0 +1,67 @@
+"""Pure translation between Dialogflow ES JSON (camelCase, as Google sends it) and our domain types."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from livehandoff.domain.model import BotReply, BotTurn
+
+DEFAULT_PLATFORMS = frozenset({"", "PLATFORM_UNSPECIFIED"})
+
+
+def turn_from_query_result(result: Mapping[str, Any]) -> BotTurn:
+    """The bot's turn from a ``queryResult`` object.
+
+    Only default-platform messages are kept: a web customer should not see the Facebook or Slack
+    variants an agent may also define (reference: a detectIntent result carries all platforms).
+    """
+    intent = result.get("intent") or {}
+    messages = [
+        m for m in result.get("fulfillmentMessages") or () if m.get("platform", "") in DEFAULT_PLATFORMS
+    ]
+    replies, payloads = _replies(messages)
+    if not replies and result.get("fulfillmentText"):
+        replies = [BotReply(str(result["fulfillmentText"]))]
+    return BotTurn(
+        replies=tuple(replies),
+        intent=str(intent.get("displayName", "")),
+        action=str(result.get("action", "")),
+        live_agent_handoff=bool(intent.get("liveAgentHandoff", False)),
+        end_interaction=bool(intent.get("endInteraction", False)),
+        is_fallback=bool(intent.get("isFallback", False)),
+        payloads=tuple(payloads),
+        parameters=dict(result.get("parameters") or {}),
+    )
+
+
+def _replies(messages: Sequence[Mapping[str, Any]]) -> tuple[list[BotReply], list[Mapping[str, Any]]]:
+    replies: list[BotReply] = []
+    payloads: list[Mapping[str, Any]] = []
+    for message in messages:
+        if "text" in message:
+            replies.extend(BotReply(str(line)) for line in message["text"].get("text", ()) if line)
+        elif "quickReplies" in message:
+            _attach_quick_replies(replies, message["quickReplies"])
+        elif "card" in message:
+            replies.append(_card(message["card"]))
+        elif "payload" in message and isinstance(message["payload"], Mapping):
+            payloads.append(message["payload"])
+    return replies, payloads
+
+
+def _attach_quick_replies(replies: list[BotReply], block: Mapping[str, Any]) -> None:
+    """Quick replies belong to the text before them; with a title of their own they stand alone."""
+    options = tuple(str(option) for option in block.get("quickReplies", ()) if option)
+    title = str(block.get("title", ""))
+    if title or not replies:
+        replies.append(BotReply(title, options))
+    else:
+        last = replies[-1]
+        replies[-1] = BotReply(last.text, last.quick_replies + options)
+
+
+def _card(card: Mapping[str, Any]) -> BotReply:
+    text = "\n".join(str(card[key]) for key in ("title", "subtitle") if card.get(key))
+    buttons = tuple(str(button["text"]) for button in card.get("buttons", ()) if button.get("text"))
+    return BotReply(text, buttons)

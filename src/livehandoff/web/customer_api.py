@@ -1,0 +1,160 @@
+"""The customer API: create a conversation, post messages, read its events (JSON and SSE).
+
+Handlers only verify, parse, hand off to the bridge and answer.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Header, Query, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+
+from livehandoff.bridge import Bridge
+from livehandoff.domain.model import Conversation, CustomerProfile, FeedEvent
+from livehandoff.errors import InvalidToken
+from livehandoff.web.errors import error_response
+from livehandoff.web.schemas import (
+    AgentOut,
+    ConversationCreated,
+    ConversationOut,
+    CreateConversation,
+    ErrorOut,
+    MessageAccepted,
+    PostMessage,
+)
+from livehandoff.web.services import Services
+
+router = APIRouter(prefix="/v1/conversations", tags=["customer"])
+
+KEEPALIVE_SECONDS = 15.0
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorOut, "description": "Missing or wrong token"},
+    404: {"model": ErrorOut, "description": "No such conversation"},
+    422: {"model": ErrorOut, "description": "Invalid body"},
+}
+
+
+def _services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+def _bearer(authorization: str | None, token: str | None) -> str | None:
+    if authorization:
+        scheme, _, value = authorization.partition(" ")
+        if scheme.lower() == "bearer" and value.strip():
+            return value.strip()
+        return None
+    return token
+
+
+async def _authorized(
+    bridge: Bridge, conversation_id: str, authorization: str | None, token: str | None
+) -> Conversation:
+    bearer = _bearer(authorization, token)
+    if bearer is None:
+        raise InvalidToken("missing bearer token", conversation_id=conversation_id)
+    return await bridge.authorize(conversation_id, bearer)
+
+
+@router.post("", status_code=201, response_model=ConversationCreated, responses={422: ERRORS[422]})
+async def create_conversation(
+    request: Request, body: Annotated[CreateConversation | None, Body()] = None
+) -> ConversationCreated:
+    """Start a conversation with the bot. The returned token opens this conversation only."""
+    services = _services(request)
+    body = body or CreateConversation()
+    customer = body.customer
+    conversation, token = await services.bridge.start_conversation(
+        language=body.language or services.settings.default_language,
+        customer=CustomerProfile(name=customer.name, email=customer.email) if customer else CustomerProfile(),
+        page_url=body.page_url,
+    )
+    return ConversationCreated(id=conversation.id, token=token)
+
+
+@router.post("/{conversation_id}/messages", status_code=202, response_model=MessageAccepted, responses=ERRORS)
+async def post_message(
+    request: Request,
+    conversation_id: str,
+    body: PostMessage,
+    authorization: Annotated[str | None, Header()] = None,
+) -> MessageAccepted | JSONResponse:
+    """Send the customer's message. It is stored before the 202; the reply arrives as events."""
+    services = _services(request)
+    await _authorized(services.bridge, conversation_id, authorization, None)
+    limit = services.settings.max_message_chars
+    if len(body.text) > limit:
+        return error_response(422, "validation", f"text is longer than {limit} characters")
+    message_id = await services.bridge.post_customer_message(conversation_id, body.text)
+    return MessageAccepted(id=message_id)
+
+
+@router.get("/{conversation_id}", response_model=ConversationOut, responses=ERRORS)
+async def get_conversation(
+    request: Request,
+    conversation_id: str,
+    authorization: Annotated[str | None, Header()] = None,
+) -> ConversationOut:
+    """The conversation's state and transcript."""
+    services = _services(request)
+    conversation = await _authorized(services.bridge, conversation_id, authorization, None)
+    events = await services.bridge.events_after(conversation_id, 0)
+    return ConversationOut(
+        id=conversation.id,
+        state=conversation.state.value,
+        language=conversation.language,
+        agent=AgentOut(name=conversation.agent_name) if conversation.agent_id else None,
+        last_seq=conversation.last_seq,
+        transcript=[event.as_json() for event in events if event.type == "message"],
+    )
+
+
+@router.get(
+    "/{conversation_id}/events",
+    response_class=StreamingResponse,
+    response_model=None,
+    responses={200: {"content": {"text/event-stream": {}}, "description": "Server-sent events"}, **ERRORS},
+)
+async def stream_events(
+    request: Request,
+    conversation_id: str,
+    authorization: Annotated[str | None, Header()] = None,
+    token: Annotated[str | None, Query(description="For EventSource, which cannot send headers")] = None,
+    last_event_id: Annotated[str | None, Header()] = None,
+    after: Annotated[int | None, Query(ge=0, description="Resume after this seq")] = None,
+) -> StreamingResponse | JSONResponse:
+    """The conversation's events as server-sent events. ``Last-Event-ID`` resumes without gaps or repeats."""
+    services = _services(request)
+    await _authorized(services.bridge, conversation_id, authorization, token)
+    start = after or 0
+    if last_event_id is not None:
+        if not last_event_id.isdigit():
+            return error_response(400, "bad_request", "Last-Event-ID must be a non-negative integer")
+        start = int(last_event_id)
+    return StreamingResponse(
+        _sse(services.bridge, conversation_id, start),
+        media_type="text/event-stream",
+        headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
+    )
+
+
+async def _sse(bridge: Bridge, conversation_id: str, after: int) -> AsyncIterator[str]:
+    """Replays from the store, then waits for wake-ups. Subscribing before reading means an event
+    stored between the read and the wait still wakes us."""
+    yield "retry: 2000\n\n"
+    async with bridge.subscribe(conversation_id) as subscription:
+        while True:
+            events = await bridge.events_after(conversation_id, after)
+            for event in events:
+                yield _frame(event)
+                after = event.seq
+            if not events and not await subscription.wait(KEEPALIVE_SECONDS):
+                yield ": keep-alive\n\n"
+
+
+def _frame(event: FeedEvent) -> str:
+    return f"id: {event.seq}\ndata: {json.dumps(event.as_json(), ensure_ascii=False)}\n\n"

@@ -1,0 +1,56 @@
+"""The edge's one error body, ``{"error": {"type", "message"}}``, and the status for each error."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from livehandoff.errors import ConversationNotFound, InvalidInput, InvalidToken
+
+STATUS_TYPES = {
+    400: "bad_request",
+    401: "unauthorized",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+}
+
+
+def error_response(status: int, error_type: str, message: str, **extra: Any) -> JSONResponse:
+    return JSONResponse({"error": {"type": error_type, "message": message, **extra}}, status_code=status)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Every 4xx leaves in the same shape, whoever raised it."""
+
+    async def validation(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        details = [
+            {"location": ".".join(str(part) for part in error["loc"]), "problem": error["msg"]}
+            for error in exc.errors()
+        ]
+        return error_response(422, "validation", "the request is not valid", details=details)
+
+    async def http_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, HTTPException)
+        error_type = STATUS_TYPES.get(exc.status_code, "error")
+        return error_response(exc.status_code, error_type, str(exc.detail))
+
+    async def not_found(request: Request, exc: Exception) -> JSONResponse:
+        return error_response(404, "not_found", "no such conversation")
+
+    async def invalid_token(request: Request, exc: Exception) -> JSONResponse:
+        return error_response(401, "unauthorized", "the token does not open this conversation")
+
+    async def invalid_input(request: Request, exc: Exception) -> JSONResponse:
+        return error_response(400, "bad_request", str(exc))
+
+    app.add_exception_handler(RequestValidationError, validation)
+    app.add_exception_handler(HTTPException, http_error)
+    app.add_exception_handler(ConversationNotFound, not_found)
+    app.add_exception_handler(InvalidToken, invalid_token)
+    app.add_exception_handler(InvalidInput, invalid_input)

@@ -1,0 +1,74 @@
+"""Request and response bodies of the customer API (the OpenAPI document is generated from these)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+LANGUAGE_PATTERN = r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})?$"
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+
+
+class CustomerIn(BaseModel):
+    """What the customer tells about themselves; shown to the agent."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    email: Annotated[str, Field(max_length=254, pattern=EMAIL_PATTERN)] | None = None
+
+
+class CreateConversation(BaseModel):
+    """Body of ``POST /v1/conversations``; every field is optional."""
+
+    model_config = ConfigDict(extra="forbid")
+    language: Annotated[str, Field(pattern=LANGUAGE_PATTERN)] | None = None
+    customer: CustomerIn | None = None
+    page_url: Annotated[str, Field(max_length=2048, pattern=r"^https?://")] | None = None
+
+
+class ConversationCreated(BaseModel):
+    id: str
+    token: str = Field(description="Bearer token for this conversation only. Shown once.")
+
+
+class PostMessage(BaseModel):
+    """Body of ``POST /v1/conversations/{id}/messages``."""
+
+    model_config = ConfigDict(extra="forbid")
+    text: Annotated[str, Field(min_length=1, max_length=16000)]
+
+    @field_validator("text")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("text must not be blank")
+        return value
+
+
+class MessageAccepted(BaseModel):
+    id: str
+
+
+class AgentOut(BaseModel):
+    name: str | None
+
+
+class ConversationOut(BaseModel):
+    """A conversation's state and its transcript (message events)."""
+
+    id: str
+    state: str
+    language: str
+    agent: AgentOut | None
+    last_seq: int
+    transcript: list[dict[str, Any]]
+
+
+class ErrorBody(BaseModel):
+    type: str
+    message: str
+
+
+class ErrorOut(BaseModel):
+    error: ErrorBody

@@ -1,0 +1,78 @@
+"""The composition root: open every resource the app needs, and close them in reverse order."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+
+import httpx
+import structlog
+
+from livehandoff.bridge import Bridge, BridgeOptions
+from livehandoff.config import Settings
+from livehandoff.feed import InMemoryFeed
+from livehandoff.integrations.dialogflow import DialogflowES
+from livehandoff.integrations.dialogflow.credentials import load_credentials
+from livehandoff.integrations.livechat import LiveChatClient, LiveChatDesk, TokenManager, ensure_webhooks
+from livehandoff.storage import open_store
+
+log = structlog.get_logger("livehandoff.services")
+
+WEBHOOK_PATH = "/webhooks/livechat"
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """What the web edge hands requests to."""
+
+    settings: Settings
+    bridge: Bridge
+
+
+@asynccontextmanager
+async def open_services(
+    settings: Settings, *, http: httpx.AsyncClient | None = None
+) -> AsyncIterator[Services]:
+    """Open the store, one pooled HTTP client for every outbound call, the adapters and the bridge."""
+    async with AsyncExitStack() as stack:
+        if http is None:
+            http = await stack.enter_async_context(
+                httpx.AsyncClient(
+                    timeout=settings.http_timeout_seconds,
+                    limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+                )
+            )
+        store = await open_store(settings.database_url)
+        stack.push_async_callback(store.close)
+        livechat = LiveChatClient.from_settings(http, settings)
+        tokens = TokenManager.from_settings(livechat, settings)
+        bot = DialogflowES(
+            http,
+            endpoint=settings.dialogflow_api_endpoint,
+            project_id=settings.dialogflow_project_id,
+            location=settings.dialogflow_location,
+            environment=settings.dialogflow_environment,
+            credentials=load_credentials(
+                endpoint=settings.dialogflow_api_endpoint,
+                credentials_file=settings.google_application_credentials,
+            ),
+        )
+        bridge = Bridge(
+            store=store,
+            bot=bot,
+            desk=LiveChatDesk(livechat, tokens=tokens, group_id=settings.livechat_group_id),
+            feed=InMemoryFeed(),
+            options=BridgeOptions(handoff_names=settings.handoff_names, group_id=settings.livechat_group_id),
+        )
+        stack.push_async_callback(bridge.aclose)
+        if settings.livechat_register_webhooks:
+            registered = await ensure_webhooks(
+                livechat,
+                tokens=tokens,
+                url=settings.public_url + WEBHOOK_PATH,
+                secret=settings.livechat_webhook_secret.get_secret_value(),
+                owner_client_id=settings.livechat_client_id,
+            )
+            log.info("webhooks.ensured", registered=registered)
+        yield Services(settings=settings, bridge=bridge)

@@ -1,0 +1,37 @@
+"""Inbound webhooks: verify → parse → hand off → answer."""
+
+from __future__ import annotations
+
+import structlog
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from livehandoff.errors import InvalidInput
+from livehandoff.integrations.livechat.webhook import WebhookSecretMismatch, parse_webhook
+from livehandoff.web.errors import error_response
+from livehandoff.web.services import Services
+
+router = APIRouter(prefix="/webhooks", tags=["webhooks"])
+log = structlog.get_logger("livehandoff.webhooks")
+
+
+@router.post("/livechat", include_in_schema=False)
+async def livechat_webhook(request: Request) -> JSONResponse:
+    """LiveChat's license webhooks. A wrong ``secret_key`` changes nothing and gets a 401."""
+    services: Services = request.app.state.services
+    body = await request.body()
+    secret = services.settings.livechat_webhook_secret.get_secret_value()
+    if not secret:
+        log.warning("webhook.refused_without_secret")
+        return error_response(401, "unauthorized", "no webhook secret is configured; webhooks are refused")
+    try:
+        event = parse_webhook(body, secret=secret)
+    except WebhookSecretMismatch:
+        log.warning("webhook.secret_mismatch")
+        return error_response(401, "unauthorized", "wrong secret_key")
+    except InvalidInput as exc:
+        return error_response(400, "bad_request", str(exc))
+    if event is None:
+        return JSONResponse({"status": "ignored"})
+    processed = await services.bridge.handle_desk_event(event)
+    return JSONResponse({"status": "processed" if processed else "ignored"})

@@ -1,0 +1,271 @@
+"""The orchestrator with real in-process fakes for the bot and the desk, on an in-memory store."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+
+from livehandoff.bridge import Bridge, BridgeOptions
+from livehandoff.config import DEFAULT_HANDOFF_NAMES
+from livehandoff.domain.model import (
+    AgentJoined,
+    AgentMessage,
+    BotReply,
+    BotTurn,
+    ChatEnded,
+    CustomerProfile,
+    DeskChat,
+    HandoffRequest,
+    State,
+)
+from livehandoff.errors import BotUnavailable, ChatInactive, GroupsOffline, InvalidToken
+from livehandoff.feed import InMemoryFeed
+from livehandoff.storage import SqlStore, open_store
+
+NOW = datetime(2026, 11, 27, 12, tzinfo=UTC)
+
+
+class SlowBot:
+    """Answers after a pause and records how many turns ran at once."""
+
+    def __init__(self, delay: float = 0.02) -> None:
+        self.delay = delay
+        self.running = 0
+        self.most_at_once = 0
+        self.texts: list[str] = []
+        self.fail = False
+
+    async def detect_intent(self, *, session_id: str, text: str, language: str) -> BotTurn:
+        self.running += 1
+        self.most_at_once = max(self.most_at_once, self.running)
+        try:
+            await asyncio.sleep(self.delay)
+            if self.fail:
+                raise BotUnavailable("down")
+            self.texts.append(text)
+            handoff = "agent" in text
+            return BotTurn(replies=(BotReply(f"echo {text}"),), intent="human.handoff" if handoff else "echo")
+        finally:
+            self.running -= 1
+
+
+class Desk:
+    """Records what the bridge asked of LiveChat."""
+
+    def __init__(self) -> None:
+        self.opened: list[HandoffRequest] = []
+        self.sent: list[str] = []
+        self.refuse: Exception | None = None
+        self.inactive = False
+
+    async def open_chat(self, request: HandoffRequest) -> DeskChat:
+        if self.refuse is not None:
+            raise self.refuse
+        self.opened.append(request)
+        return DeskChat(
+            customer_id="cust-1", chat_id="CHAT000001", thread_id="T1", resumed=bool(request.desk_chat_id)
+        )
+
+    async def send_message(self, *, customer_id: str, chat_id: str, text: str) -> str:
+        if self.inactive:
+            raise ChatInactive("closed", error_type="chat_inactive")
+        self.sent.append(text)
+        return f"T1_{len(self.sent)}"
+
+    async def agent_name(self, *, customer_id: str, chat_id: str, agent_id: str) -> str | None:
+        return "Looked Up"
+
+
+@pytest.fixture
+async def store() -> AsyncIterator[SqlStore]:
+    opened = await open_store("sqlite+aiosqlite:///:memory:")
+    yield opened
+    await opened.close()
+
+
+@pytest.fixture
+def bot() -> SlowBot:
+    return SlowBot()
+
+
+@pytest.fixture
+def desk() -> Desk:
+    return Desk()
+
+
+@pytest.fixture
+def bridge(store: SqlStore, bot: SlowBot, desk: Desk) -> Bridge:
+    return Bridge(
+        store=store,
+        bot=bot,
+        desk=desk,
+        feed=InMemoryFeed(),
+        options=BridgeOptions(handoff_names=DEFAULT_HANDOFF_NAMES),
+    )
+
+
+async def new(bridge: Bridge) -> str:
+    conversation, _ = await bridge.start_conversation(
+        language="en", customer=CustomerProfile(), page_url=None
+    )
+    return conversation.id
+
+
+async def texts(bridge: Bridge, conversation_id: str) -> list[tuple[str, str]]:
+    events = await bridge.events_after(conversation_id, 0)
+    return [(e.data["author"], e.data["text"]) for e in events if e.type == "message"]
+
+
+async def test_messages_of_one_conversation_never_interleave(bridge: Bridge, bot: SlowBot) -> None:
+    conversation_id = await new(bridge)
+    await asyncio.gather(*(bridge.post_customer_message(conversation_id, f"m{i}") for i in range(5)))
+    await bridge.drain()
+    assert bot.most_at_once == 1
+    assert bot.texts == [f"m{i}" for i in range(5)], "routed in the order accepted"
+    said = await texts(bridge, conversation_id)
+    assert [text for author, text in said if author == "bot"] == [f"echo m{i}" for i in range(5)]
+
+
+async def test_different_conversations_run_concurrently(bridge: Bridge, bot: SlowBot) -> None:
+    ids = [await new(bridge) for _ in range(4)]
+    await asyncio.gather(*(bridge.post_customer_message(i, "hi") for i in ids))
+    await bridge.drain()
+    assert bot.most_at_once > 1
+
+
+async def test_the_message_is_stored_before_it_is_routed(bridge: Bridge, bot: SlowBot) -> None:
+    conversation_id = await new(bridge)
+    await bridge.post_customer_message(conversation_id, "hello")
+    assert await texts(bridge, conversation_id) == [("customer", "hello")]
+    await bridge.drain()
+    assert await texts(bridge, conversation_id) == [("customer", "hello"), ("bot", "echo hello")]
+
+
+async def test_tokens_open_only_their_conversation(bridge: Bridge) -> None:
+    first, token = await bridge.start_conversation(language="en", customer=CustomerProfile(), page_url=None)
+    second, _ = await bridge.start_conversation(language="en", customer=CustomerProfile(), page_url=None)
+    assert (await bridge.authorize(first.id, token)).id == first.id
+    with pytest.raises(InvalidToken):
+        await bridge.authorize(second.id, token)
+    assert len(token) >= 32
+
+
+async def handed_off(bridge: Bridge) -> str:
+    conversation_id = await new(bridge)
+    await bridge.post_customer_message(conversation_id, "hi")
+    await bridge.drain()
+    await bridge.post_customer_message(conversation_id, "I want an agent")
+    await bridge.drain()
+    return conversation_id
+
+
+async def test_handoff_sends_the_transcript_in_order(bridge: Bridge, desk: Desk, store: SqlStore) -> None:
+    conversation_id = await handed_off(bridge)
+    assert [(line.author.value, line.text) for line in desk.opened[0].transcript] == [
+        ("customer", "hi"),
+        ("bot", "echo hi"),
+        ("customer", "I want an agent"),
+        ("bot", "echo I want an agent"),
+    ]
+    conversation = await store.load(conversation_id)
+    assert conversation.state is State.HANDOFF_REQUESTED
+    assert conversation.desk_chat_id == "CHAT000001"
+
+
+async def test_duplicate_webhooks_are_processed_once(bridge: Bridge) -> None:
+    conversation_id = await handed_off(bridge)
+    message = AgentMessage(
+        chat_id="CHAT000001", event_id="T1_9", agent_id="anna@example.com", text="Hi!", created_at=NOW
+    )
+    assert await bridge.handle_desk_event(message) is True
+    assert await bridge.handle_desk_event(message) is False
+    agent_lines = [t for a, t in await texts(bridge, conversation_id) if a == "agent"]
+    assert agent_lines == ["Hi!"]
+    events = await bridge.events_after(conversation_id, 0)
+    assert [e.data.get("name") for e in events if e.data.get("author") == "agent"] == ["Looked Up"]
+
+
+async def test_the_customers_own_echo_is_not_relayed_back(bridge: Bridge) -> None:
+    conversation_id = await handed_off(bridge)
+    echo = AgentMessage(chat_id="CHAT000001", event_id="T1_1", agent_id="cust-1", text="hi", created_at=NOW)
+    assert await bridge.handle_desk_event(echo) is False
+    assert all(a != "agent" for a, _ in await texts(bridge, conversation_id))
+
+
+async def test_webhooks_for_unknown_chats_are_ignored(bridge: Bridge) -> None:
+    assert await bridge.handle_desk_event(ChatEnded(chat_id="NOPE000000", thread_id="T")) is False
+
+
+async def test_agent_conversation_and_return_to_the_bot(
+    bridge: Bridge, desk: Desk, bot: SlowBot, store: SqlStore
+) -> None:
+    conversation_id = await handed_off(bridge)
+    await bridge.handle_desk_event(AgentJoined("CHAT000001", "T1", "anna@example.com", "Anna"))
+    await bridge.post_customer_message(conversation_id, "my parcel")
+    await bridge.drain()
+    assert desk.sent == ["my parcel"]
+    await bridge.handle_desk_event(ChatEnded("CHAT000001", "T1", closed_by="anna@example.com"))
+    await bridge.post_customer_message(conversation_id, "thanks")
+    await bridge.drain()
+    assert bot.texts[-1] == "thanks"
+    assert (await store.load(conversation_id)).state is State.ENDED
+
+
+async def test_a_message_to_a_closed_chat_goes_to_the_bot(
+    bridge: Bridge, desk: Desk, bot: SlowBot, store: SqlStore
+) -> None:
+    conversation_id = await handed_off(bridge)
+    desk.inactive = True
+    await bridge.post_customer_message(conversation_id, "are you there")
+    await bridge.drain()
+    assert bot.texts[-1] == "are you there"
+    assert (await store.load(conversation_id)).state is State.ENDED
+
+
+async def test_refused_handoff_tells_the_customer(bridge: Bridge, desk: Desk, store: SqlStore) -> None:
+    desk.refuse = GroupsOffline("offline", error_type="groups_offline")
+    conversation_id = await handed_off(bridge)
+    conversation = await store.load(conversation_id)
+    assert conversation.state is State.HANDOFF_FAILED
+    events = await bridge.events_after(conversation_id, 0)
+    assert [e.data.get("code") for e in events if e.data.get("author") == "system"][-1] == "handoff_offline"
+
+
+async def test_bot_failure_is_told_in_words(bridge: Bridge, bot: SlowBot) -> None:
+    bot.fail = True
+    conversation_id = await new(bridge)
+    await bridge.post_customer_message(conversation_id, "hello")
+    await bridge.drain()
+    said = await texts(bridge, conversation_id)
+    assert said[-1][0] == "system"
+
+
+async def test_long_messages_reach_the_bot_shortened_and_the_agent_whole(
+    bridge: Bridge, bot: SlowBot, desk: Desk
+) -> None:
+    conversation_id = await new(bridge)
+    await bridge.post_customer_message(conversation_id, "x" * 300)
+    await bridge.drain()
+    assert bot.texts[-1] == "x" * 256
+    conversation_id = await handed_off(bridge)
+    await bridge.post_customer_message(conversation_id, "y" * 300)
+    await bridge.drain()
+    assert desk.sent[-1] == "y" * 300
+
+
+async def test_an_agent_joining_before_start_chat_answers_is_not_lost(
+    bridge: Bridge, desk: Desk, store: SqlStore
+) -> None:
+    """LiveChat assigns the agent, and sends the webhook, while start_chat is still answering."""
+    early = AgentJoined("CHAT000001", "T1", "anna@example.com", "Anna")
+    assert await bridge.handle_desk_event(early) is False  # parked: the chat is not known yet
+    conversation_id = await handed_off(bridge)
+    conversation = await store.load(conversation_id)
+    assert conversation.state is State.AGENT
+    assert conversation.agent_name == "Anna"
+    assert await bridge.handle_desk_event(early) is False, "applied once"
+    events = await bridge.events_after(conversation_id, 0)
+    assert [e.type for e in events].count("agent_joined") == 1
