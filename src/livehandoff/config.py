@@ -6,7 +6,7 @@ This module is the only reader of ``os.environ``. Every setting has the ``LIVEHA
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -38,11 +38,16 @@ class Settings(BaseSettings):
     default_language: str = "en"
     max_message_chars: int = Field(default=4096, ge=1, le=16000)
     http_timeout_seconds: float = Field(default=15.0, gt=0)
+    allowed_origins: tuple[str, ...] = ()
+    """Web origins allowed to call the customer API from a browser (CORS); ``*`` allows any."""
 
     # --- Dialogflow
+    dialogflow_edition: Literal["es", "cx"] = "es"
     dialogflow_api_endpoint: str = "https://dialogflow.googleapis.com"
     dialogflow_project_id: str = "livehandoff-demo"
     dialogflow_location: str = ""
+    dialogflow_agent_id: str = ""
+    """CX only: the agent's id (CX agents always live in a location; ``global`` when unset)."""
     dialogflow_environment: str = ""
     google_application_credentials: str = Field(
         default="",
@@ -64,7 +69,7 @@ class Settings(BaseSettings):
     livechat_webhook_secret: SecretStr = SecretStr("")
     livechat_register_webhooks: bool = True
 
-    @field_validator("handoff_names", mode="before")
+    @field_validator("handoff_names", "allowed_origins", mode="before")
     @classmethod
     def _split_names(cls, value: Any) -> Any:
         """Accept a comma-separated string from the environment."""

@@ -21,6 +21,12 @@ class BotEngine(Protocol):
         """Send one customer message and return the bot's turn. Raises ``BotError``."""
         ...
 
+    async def send_event(
+        self, *, session_id: str, name: str, parameters: Mapping[str, Any], language: str
+    ) -> BotTurn:
+        """Trigger a bot event (ES ``queryInput.event``, CX event input) and return the bot's turn."""
+        ...
+
 
 class AgentDesk(Protocol):
     """Where human agents work (LiveChat), acting as the customer."""

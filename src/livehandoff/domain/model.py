@@ -96,6 +96,8 @@ class BotTurn:
     payloads: tuple[Mapping[str, Any], ...] = ()
     """Custom payloads of the turn, as plain JSON objects (handoff markers live here)."""
     parameters: Mapping[str, Any] = field(default_factory=dict)
+    handoff_metadata: Mapping[str, Any] = field(default_factory=dict)
+    """CX ``liveAgentHandoff.metadata`` (routing hints such as a group), empty otherwise."""
 
 
 # --- what travels to the agent desk ----------------------------------------------------------

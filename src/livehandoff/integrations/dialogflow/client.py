@@ -11,13 +11,20 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
 import structlog
 from google.auth.credentials import Credentials
 from google.auth.transport.requests import Request
-from google.cloud.dialogflow_v2.types import DetectIntentRequest, DetectIntentResponse, QueryInput, TextInput
+from google.cloud.dialogflow_v2.types import (
+    DetectIntentRequest,
+    DetectIntentResponse,
+    EventInput,
+    QueryInput,
+    TextInput,
+)
 from google.protobuf import json_format
 
 from livehandoff.domain.model import BotTurn
@@ -70,6 +77,13 @@ class DialogflowES:
             query_input=QueryInput(text=TextInput(text=text, language_code=language))
         )
         result = await self._call(session_id, request)
+        return turn_from_query_result(result.get("queryResult", {}))
+
+    async def send_event(
+        self, *, session_id: str, name: str, parameters: Mapping[str, Any], language: str
+    ) -> BotTurn:
+        event = EventInput(name=name, language_code=language, parameters=dict(parameters))
+        result = await self._call(session_id, DetectIntentRequest(query_input=QueryInput(event=event)))
         return turn_from_query_result(result.get("queryResult", {}))
 
     async def _call(self, session_id: str, request: DetectIntentRequest) -> dict[str, Any]:

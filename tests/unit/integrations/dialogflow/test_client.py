@@ -95,3 +95,27 @@ async def test_transport_errors_are_bot_unavailable() -> None:
 
     with pytest.raises(BotUnavailable):
         await client(handler).detect_intent(session_id="s", text="x", language="en")
+
+
+async def test_send_event_posts_an_event_input_with_parameters() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json=RESPONSE)
+
+    await client(handler).send_event(
+        session_id="s",
+        name="LIVEHANDOFF_ENDED",
+        parameters={"ended_by": "agent", "duration": 42},
+        language="en",
+    )
+    assert json.loads(seen[0].content) == {
+        "queryInput": {
+            "event": {
+                "name": "LIVEHANDOFF_ENDED",
+                "parameters": {"ended_by": "agent", "duration": 42.0},
+                "languageCode": "en",
+            }
+        }
+    }
