@@ -4,42 +4,37 @@ Why REST and not the official ``SessionsAsyncClient``: the official async client
 its REST transport is synchronous. REST over httpx keeps one pooled, non-blocking HTTP stack for every
 outbound call, works against the offline emulator with a plain ``http://`` endpoint, and we still build
 and parse every body with the official ``google.cloud.dialogflow_v2.types`` so the JSON is exactly what
-Google defines. Credentials come from ``google-auth``; their (blocking) refresh runs in a thread.
+Google defines. Credentials come from ``google-auth``; their (blocking) refresh runs in a thread. The
+HTTP, auth and error plumbing is shared with the CX adapter (``rest.py``).
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
 from collections.abc import Mapping
 from typing import Any
 
 import httpx
-import structlog
 from google.auth.credentials import Credentials
-from google.auth.transport.requests import Request
 from google.cloud.dialogflow_v2.types import (
+    Context,
     DetectIntentRequest,
     DetectIntentResponse,
     EventInput,
     QueryInput,
+    QueryParameters,
     TextInput,
 )
-from google.protobuf import json_format
 
 from livehandoff.domain.model import BotTurn
-from livehandoff.errors import BotError, BotUnavailable
+from livehandoff.integrations.dialogflow.rest import DialogflowRest
 from livehandoff.integrations.dialogflow.translate import turn_from_query_result
-
-log = structlog.get_logger("livehandoff.dialogflow")
 
 SESSION_ID_LIMIT = 36
 
 
 def session_path(project: str, session_id: str, *, location: str = "", environment: str = "") -> str:
     """The session resource name; regional agents need ``locations/<region>`` in it."""
-    if len(session_id) > SESSION_ID_LIMIT:
-        raise ValueError("Dialogflow session ids are at most 36 characters")
+    check_session_id(session_id)
     path = f"projects/{project}"
     if location:
         path += f"/locations/{location}"
@@ -47,6 +42,12 @@ def session_path(project: str, session_id: str, *, location: str = "", environme
     if environment:
         path += f"/environments/{environment}/users/-"
     return f"{path}/sessions/{session_id}"
+
+
+def check_session_id(session_id: str) -> None:
+    """Both editions refuse longer session ids; failing here names the cause instead of a 400."""
+    if len(session_id) > SESSION_ID_LIMIT:
+        raise ValueError("Dialogflow session ids are at most 36 characters")
 
 
 class DialogflowES:
@@ -63,14 +64,10 @@ class DialogflowES:
         credentials: Credentials | None = None,
         timeout: float = 10.0,
     ) -> None:
-        self._http = http
-        self._endpoint = endpoint.rstrip("/")
+        self._rest = DialogflowRest(http, endpoint=endpoint, credentials=credentials, timeout=timeout)
         self._project_id = project_id
         self._location = location
         self._environment = environment
-        self._credentials = credentials
-        self._timeout = timeout
-        self._refresh_lock = asyncio.Lock()
 
     async def detect_intent(self, *, session_id: str, text: str, language: str) -> BotTurn:
         request = DetectIntentRequest(
@@ -80,64 +77,41 @@ class DialogflowES:
         return turn_from_query_result(result.get("queryResult", {}))
 
     async def send_event(
-        self, *, session_id: str, name: str, parameters: Mapping[str, Any], language: str
+        self,
+        *,
+        session_id: str,
+        name: str,
+        parameters: Mapping[str, Any],
+        language: str,
+        memory: Mapping[str, Any] | None = None,
     ) -> BotTurn:
+        """``memory`` (a ``BotTurn.memory``) re-activates the contexts the session had then."""
         event = EventInput(name=name, language_code=language, parameters=dict(parameters))
-        result = await self._call(session_id, DetectIntentRequest(query_input=QueryInput(event=event)))
+        request = DetectIntentRequest(query_input=QueryInput(event=event))
+        contexts = _contexts(memory)
+        if contexts:
+            request.query_params = QueryParameters(contexts=contexts)
+        result = await self._call(session_id, request)
         return turn_from_query_result(result.get("queryResult", {}))
 
     async def _call(self, session_id: str, request: DetectIntentRequest) -> dict[str, Any]:
         path = session_path(
             self._project_id, session_id, location=self._location, environment=self._environment
         )
-        body = DetectIntentRequest.to_json(
-            request, use_integers_for_enums=False, always_print_fields_with_no_presence=False, indent=None
+        return await self._rest.call(f"v2/{path}:detectIntent", request, DetectIntentResponse)
+
+
+def _contexts(memory: Mapping[str, Any] | None) -> list[Context]:
+    """The contexts kept in a ``BotTurn.memory`` (``translate.es_memory``) as request contexts."""
+    found = (memory or {}).get("contexts")
+    if not isinstance(found, list):
+        return []
+    return [
+        Context(
+            name=str(item["name"]),
+            lifespan_count=int(item.get("lifespanCount") or 0),
+            parameters=dict(item.get("parameters") or {}),
         )
-        headers = {"content-type": "application/json", **(await self._auth_headers())}
-        try:
-            response = await self._http.post(
-                f"{self._endpoint}/v2/{path}:detectIntent",
-                content=body,
-                headers=headers,
-                timeout=self._timeout,
-            )
-        except httpx.HTTPError as exc:
-            raise BotUnavailable(f"Dialogflow unreachable: {type(exc).__name__}") from exc
-        return _parse(response)
-
-    async def _auth_headers(self) -> dict[str, str]:
-        credentials = self._credentials
-        if credentials is None:
-            return {}
-        if not credentials.valid:
-            async with self._refresh_lock:
-                if not credentials.valid:
-                    await asyncio.to_thread(credentials.refresh, Request())
-        return {"authorization": f"Bearer {credentials.token}"}
-
-
-def _parse(response: httpx.Response) -> dict[str, Any]:
-    """Map a detectIntent answer to a plain camelCase dict, or to a typed error."""
-    if response.status_code == 429 or response.status_code >= 500:
-        raise BotUnavailable(f"Dialogflow answered {response.status_code}", status=response.status_code)
-    if response.status_code != 200:
-        raise BotError(
-            f"Dialogflow refused the request: {_error_message(response)}", status=response.status_code
-        )
-    try:
-        parsed = DetectIntentResponse.from_json(response.text, ignore_unknown_fields=True)
-    except (json_format.ParseError, ValueError) as exc:
-        raise BotError("Dialogflow sent a response that is not a DetectIntentResponse") from exc
-    result: dict[str, Any] = json_format.MessageToDict(DetectIntentResponse.pb(parsed))
-    return result
-
-
-def _error_message(response: httpx.Response) -> str:
-    try:
-        body = response.json()
-    except json.JSONDecodeError:
-        return f"HTTP {response.status_code}"
-    error = body.get("error") if isinstance(body, dict) else None
-    if isinstance(error, dict):
-        return str(error.get("message") or error.get("status") or response.status_code)
-    return f"HTTP {response.status_code}"
+        for item in found
+        if isinstance(item, Mapping) and item.get("name")
+    ]

@@ -32,7 +32,27 @@ def turn_from_query_result(result: Mapping[str, Any]) -> BotTurn:
         is_fallback=bool(intent.get("isFallback", False)),
         payloads=tuple(payloads),
         parameters=dict(result.get("parameters") or {}),
+        memory=es_memory(result),
     )
+
+
+def es_memory(result: Mapping[str, Any]) -> dict[str, Any]:
+    """What an ES session remembers after the turn: its output contexts, to restore them later.
+
+    Dialogflow's own bookkeeping contexts (``__system_counters__``, ``*_dialog_context``,
+    ``*_dialog_params_size``) are left out: the API refuses them as input (reference §1.4).
+    """
+    contexts = [
+        dict(c)
+        for c in result.get("outputContexts") or ()
+        if isinstance(c, Mapping) and c.get("name") and not _reserved(str(c["name"]))
+    ]
+    return {"contexts": contexts} if contexts else {}
+
+
+def _reserved(name: str) -> bool:
+    context = name.rsplit("/", 1)[-1]
+    return context.startswith("__") or context.endswith(("_dialog_context", "_dialog_params_size"))
 
 
 def _replies(messages: Sequence[Mapping[str, Any]]) -> tuple[list[BotReply], list[Mapping[str, Any]]]:
