@@ -2,7 +2,8 @@
 
 Tests drive :attr:`LiveChatEmulator.app` through ``httpx.ASGITransport``; ``make demo`` serves it
 with uvicorn (``python -m livehandoff.emulators.livechat``). Act as an agent through the Agent
-Chat API with the seeded PAT (``emu.credentials.pat_authorization``).
+Chat API with the seeded PAT (``emu.credentials.pat_authorization``), or in a browser at ``/console``,
+the agent console (:mod:`.console`).
 """
 
 from livehandoff.emulators.livechat.app import LiveChatEmulator

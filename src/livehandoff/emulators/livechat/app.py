@@ -9,6 +9,9 @@ LiveChat's real paths (accounts and API hosts on one origin).
     POST /v3.6/configuration/action/<method>
     GET  /v3.4/configuration/action/get_organization_id?license_id=<n>
     GET  /v3.4/configuration/action/get_license_id?organization_id=<uuid>
+    GET  /console                                     agent console page (see :mod:`.console`)
+    GET  /console/events?account_id=<id>&pat=<pat>    the console's push channel (server-sent events)
+    GET  /console/static/<file>                       the console's script and styles
 
 The app needs no lifespan to work (tests drive it through ``httpx.ASGITransport``); when a server
 runs the lifespan, shutdown cancels pending webhook deliveries.
@@ -26,14 +29,16 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
 
-from livehandoff.emulators.livechat import accounts, agent_api, configuration_api, customer_api
+from livehandoff.emulators.livechat import accounts, agent_api, configuration_api, console, customer_api
+from livehandoff.emulators.livechat.changes import ChangeFeed
 from livehandoff.emulators.livechat.chats import ChatService
 from livehandoff.emulators.livechat.desk import Desk
 from livehandoff.emulators.livechat.errors import ApiError, OAuthError
 from livehandoff.emulators.livechat.ids import Clock
-from livehandoff.emulators.livechat.notify import Notifier
+from livehandoff.emulators.livechat.notify import Notification, Notifier
 from livehandoff.emulators.livechat.payload import Fields, read_json_object
 from livehandoff.emulators.livechat.seed import Seed, default_seed
 from livehandoff.emulators.livechat.services import Action, Services
@@ -58,14 +63,21 @@ class LiveChatEmulator:
     ) -> None:
         self.state = EmulatorState(seed or default_seed(), clock=clock or time.time)
         self.webhooks = WebhookDispatcher(self.state, client=webhook_client, retry_delays=retry_delays)
-        chats = ChatService(self.state, Notifier(self.webhooks.notify))
-        self.services = Services(state=self.state, chats=chats, desk=Desk(chats), webhooks=self.webhooks)
+        self.changes = ChangeFeed()
+        chats = ChatService(self.state, Notifier(self._notify))
+        self.services = Services(
+            state=self.state, chats=chats, desk=Desk(chats), webhooks=self.webhooks, changes=self.changes
+        )
         self.app = build_app(self.services, lifespan=self._lifespan)
 
     @property
     def credentials(self) -> Credentials:
         """Organization, first agent (with PAT) and first app (with refresh token) of the seed."""
         return self.state.credentials
+
+    def _notify(self, note: Notification) -> None:
+        self.webhooks.notify(note)
+        self.changes.publish(note)
 
     def set_webhook_client(self, client: httpx.AsyncClient) -> None:
         """Deliver webhooks through this client (e.g. one with ``ASGITransport(bridge_app)``)."""
@@ -115,6 +127,9 @@ def build_app(services: Services, *, lifespan: Callable[[Starlette], Any] | None
             _bind(configuration_api.get_license_id, services),
             methods=["GET"],
         ),
+        Route("/console", _bind(console.page, services), methods=["GET"]),
+        Route("/console/events", _bind(console.events, services), methods=["GET"]),
+        Mount("/console/static", StaticFiles(directory=console.STATIC_DIR), name="console-static"),
         Route(
             "/{version}/{api}/action/{method}", unsupported, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]
         ),

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from livehandoff.emulators.livechat.changes import ChangeFeed
 from livehandoff.emulators.livechat.chats import ChatService
 from livehandoff.emulators.livechat.desk import Desk
 from livehandoff.emulators.livechat.payload import Fields
@@ -20,9 +21,10 @@ Action = Callable[[CallT, Fields], Any]
 
 @dataclass(frozen=True, slots=True)
 class Services:
-    """State plus the services that change it."""
+    """State plus the services that change it, and the feed that tells agent consoles about changes."""
 
     state: EmulatorState
     chats: ChatService
     desk: Desk
     webhooks: WebhookDispatcher
+    changes: ChangeFeed
