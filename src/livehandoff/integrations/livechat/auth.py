@@ -11,8 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
@@ -22,6 +21,7 @@ from pydantic import SecretStr
 from livehandoff.errors import ConfigurationError, DeskAuthError
 from livehandoff.integrations.livechat import wire
 from livehandoff.integrations.livechat.client import CustomerCredentials, LiveChatClient
+from livehandoff.locks import KeyedLocks
 
 if TYPE_CHECKING:
     from livehandoff.config import Settings
@@ -45,27 +45,6 @@ class _Cached:
 
 def _expiry(now: float, expires_in: float) -> float:
     return now + expires_in - min(REFRESH_MARGIN_SECONDS, expires_in * 0.1)
-
-
-class _KeyedLocks:
-    """One ``asyncio.Lock`` per key, dropped when nobody holds or waits for it."""
-
-    def __init__(self) -> None:
-        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
-
-    @asynccontextmanager
-    async def hold(self, key: str) -> AsyncIterator[None]:
-        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
-        self._locks[key] = (lock, users + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._locks[key]
-            if users == 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
 
 
 class TokenManager:
@@ -98,7 +77,7 @@ class TokenManager:
         self._organization_lock = asyncio.Lock()
         self._token_organization_id = ""
         self._customers: OrderedDict[str, _Cached] = OrderedDict()
-        self._customer_locks = _KeyedLocks()
+        self._customer_locks = KeyedLocks()
 
     @classmethod
     def from_settings(cls, client: LiveChatClient, settings: Settings, **options: Any) -> Self:
