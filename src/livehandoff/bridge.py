@@ -12,15 +12,14 @@ import hashlib
 import hmac
 import secrets
 import uuid
-from collections.abc import AsyncIterator, Collection, Coroutine
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, replace
+from collections.abc import Coroutine, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
 import structlog
 
-from livehandoff.domain.handoff import handoff_reason, transcript_since_last_handoff
+from livehandoff.domain.handoff import HandoffPolicy, HandoffSignal, transcript_since_last_handoff
 from livehandoff.domain.machine import (
     AskBot,
     BotAnswered,
@@ -32,12 +31,15 @@ from livehandoff.domain.machine import (
     DeskOpened,
     DeskRefused,
     Event,
+    NotifyBot,
     OpenDeskChat,
     SendToDesk,
     decide,
 )
 from livehandoff.domain.model import (
+    DESK_STATES,
     AgentMessage,
+    BotTurn,
     ChatEnded,
     Conversation,
     CustomerProfile,
@@ -49,6 +51,7 @@ from livehandoff.domain.model import (
     desk_event_to_json,
 )
 from livehandoff.errors import BotError, ChatInactive, DeskError, GroupsOffline, InvalidToken
+from livehandoff.locks import KeyedLocks
 from livehandoff.ports import AgentDesk, BotEngine, Clock, ConversationStore, CustomerFeed, Subscription
 
 log = structlog.get_logger("livehandoff.bridge")
@@ -64,38 +67,38 @@ class SystemClock:
         return datetime.now(UTC)
 
 
-class KeyedLocks:
-    """One ``asyncio.Lock`` per key, dropped when nobody holds or waits for it."""
-
-    def __init__(self) -> None:
-        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
-
-    @asynccontextmanager
-    async def hold(self, key: str) -> AsyncIterator[None]:
-        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
-        self._locks[key] = (lock, users + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._locks[key]
-            if users == 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
-
-
 def hash_token(token: str) -> str:
     """Conversation tokens are stored only as their SHA-256."""
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+FULFILLMENT_AUTHORS = frozenset({"agent", "system"})
+"""Dialogflow shows its own bot answers; fulfillment replies add what came from people and from us."""
+
+
+@dataclass(frozen=True, slots=True)
+class FulfillmentReply:
+    """What a fulfillment webhook answers for one turn."""
+
+    conversation_id: str
+    state: State
+    texts: tuple[str, ...]
+    with_agent: bool
+    bot_answered: bool
+    """The bot's own answer to this turn stands (the session was not with an agent)."""
+    token: str | None = None
+    """Set on the turn that handed off: opens the conversation's event stream for a page script."""
+    seq: int = 0
+    """The last event this reply accounts for; a page script follows the stream from here."""
 
 
 @dataclass(frozen=True, slots=True)
 class BridgeOptions:
     """Policy the bridge applies."""
 
-    handoff_names: Collection[str]
+    policy: HandoffPolicy = field(default_factory=HandoffPolicy)
     group_id: int | None = None
+    """The LiveChat group for handoffs whose trigger names none."""
 
 
 class Bridge:
@@ -123,7 +126,12 @@ class Bridge:
     # --- customer side ------------------------------------------------------------------------
 
     async def start_conversation(
-        self, *, language: str, customer: CustomerProfile, page_url: str | None
+        self,
+        *,
+        language: str,
+        customer: CustomerProfile,
+        page_url: str | None,
+        bot_session_id: str | None = None,
     ) -> tuple[Conversation, str]:
         """Create a conversation; return it with the bearer token that opens it (shown once)."""
         token = secrets.token_urlsafe(32)
@@ -133,7 +141,7 @@ class Bridge:
             token_hash=hash_token(token),
             state=State.BOT,
             language=language,
-            bot_session_id=conversation_id,
+            bot_session_id=bot_session_id or conversation_id,
             created_at=self._clock.now(),
             customer=customer,
             page_url=page_url,
@@ -166,6 +174,63 @@ class Bridge:
 
     def subscribe(self, conversation_id: str) -> Subscription:
         return self._feed.subscribe(conversation_id)
+
+    # --- fulfillment mode: Dialogflow's own front end calls us on every turn -------------------
+
+    async def fulfill(self, *, session: str, language: str, text: str, turn: BotTurn) -> FulfillmentReply:
+        """Handle one turn Dialogflow already matched, and say what to add to its answer.
+
+        With the bot, the turn is recorded and may hand off (the LiveChat chat opens before we answer).
+        With an agent, the customer's text goes to LiveChat. Either way the reply carries the agent and
+        system messages the customer has not been shown yet.
+        """
+        conversation_id = await self._store.find_by_bot_session(session)
+        if conversation_id is None:
+            conversation_id = await self._create_for_session(session, language)
+        async with self._locks.hold(conversation_id):
+            with_bot = (await self._store.load(conversation_id)).state not in DESK_STATES
+            message_id = f"msg_{uuid.uuid4().hex}"
+            if text.strip():
+                await self._apply(conversation_id, CustomerSaid(message_id, text))
+            if with_bot:
+                await self._apply(conversation_id, BotAnswered(turn))
+            elif text.strip():
+                await self._apply(conversation_id, CustomerMessageDue(message_id, text))
+            return await self._fulfillment_reply(conversation_id, bot_answered=with_bot)
+
+    async def _create_for_session(self, session: str, language: str) -> str:
+        conversation, _ = await self.start_conversation(
+            language=language, customer=CustomerProfile(), page_url=None, bot_session_id=session
+        )
+        return conversation.id
+
+    async def _fulfillment_reply(self, conversation_id: str, *, bot_answered: bool) -> FulfillmentReply:
+        conversation = await self._store.load(conversation_id)
+        events = await self._store.events_after(conversation_id, conversation.delivered_seq)
+        texts = tuple(
+            str(e.data["text"])
+            for e in events
+            if e.type == "message" and e.data.get("author") in FULFILLMENT_AUTHORS
+        )
+        token = None
+        with_agent = conversation.state in DESK_STATES
+        updated = replace(conversation, delivered_seq=conversation.last_seq)
+        if bot_answered and with_agent:
+            token = secrets.token_urlsafe(32)  # a fresh one: the page script needs it, we keep only hashes
+            updated = replace(updated, token_hash=hash_token(token))
+        await self._store.save(updated, (), expected_version=conversation.version)
+        return FulfillmentReply(
+            conversation_id, conversation.state, texts, with_agent, bot_answered, token, conversation.last_seq
+        )
+
+    async def mark_delivered(self, conversation_id: str, seq: int) -> None:
+        """A front end showed the customer everything up to ``seq``; fulfillment replies skip it."""
+        async with self._locks.hold(conversation_id):
+            conversation = await self._store.load(conversation_id)
+            if seq <= conversation.delivered_seq:
+                return
+            updated = replace(conversation, delivered_seq=min(seq, conversation.last_seq))
+            await self._store.save(updated, (), expected_version=conversation.version)
 
     # --- desk side -----------------------------------------------------------------------------
 
@@ -237,7 +302,7 @@ class Bridge:
         while pending:
             current = pending.pop(0)
             conversation = await self._store.load(conversation_id)
-            decision = decide(conversation, current, self._clock.now())
+            decision = decide(conversation, current, self._clock.now(), self._options.policy)
             if decision.ignored is not None:
                 log.info("conversation.event_ignored", conversation_id=conversation_id, why=decision.ignored)
                 continue
@@ -268,8 +333,10 @@ class Bridge:
         match command:
             case AskBot(text=text):
                 return await self._ask_bot(conversation, text)
-            case OpenDeskChat(reason=reason):
-                return await self._open_desk_chat(conversation, reason)
+            case NotifyBot(event=name, parameters=parameters, memory=memory):
+                return await self._notify_bot(conversation, name, parameters, memory)
+            case OpenDeskChat(signal=signal):
+                return await self._open_desk_chat(conversation, signal)
             case SendToDesk(message_id=message_id, text=text):
                 return await self._send_to_desk(conversation, message_id, text)
 
@@ -283,21 +350,43 @@ class Bridge:
         except BotError as exc:
             log.warning("bot.failed", conversation_id=conversation.id, error=type(exc).__name__)
             return BotFailed(type(exc).__name__)
-        return BotAnswered(turn, handoff_reason(turn, self._options.handoff_names))
+        return BotAnswered(turn)
 
-    async def _open_desk_chat(self, conversation: Conversation, reason: str) -> Event:
+    async def _notify_bot(
+        self,
+        conversation: Conversation,
+        name: str,
+        parameters: Mapping[str, Any],
+        memory: Mapping[str, Any] | None,
+    ) -> Event | None:
+        """The bot learns the agent chat ended; a failure here only costs the bot's welcome back."""
+        try:
+            turn = await self._bot.send_event(
+                session_id=conversation.bot_session_id,
+                name=name,
+                parameters=parameters,
+                language=conversation.language,
+                memory=memory,
+            )
+        except BotError as exc:
+            log.warning("bot.return_event_failed", conversation_id=conversation.id, error=type(exc).__name__)
+            return None
+        return BotAnswered(turn, answering_return_event=True)
+
+    async def _open_desk_chat(self, conversation: Conversation, signal: HandoffSignal) -> Event:
         events = await self._store.events_after(conversation.id, 0, limit=10_000)
         request = HandoffRequest(
             conversation_id=conversation.id,
             bot_session_id=conversation.bot_session_id,
             language=conversation.language,
-            reason=reason,
+            reason=signal.reason,
             customer=conversation.customer,
             transcript=transcript_since_last_handoff(events),
             desk_customer_id=conversation.desk_customer_id,
             desk_chat_id=conversation.desk_chat_id,
-            group_id=self._options.group_id,
+            group_id=signal.group_id if signal.group_id is not None else self._options.group_id,
             page_url=conversation.page_url,
+            context=signal.context,
         )
         try:
             chat = await self._desk.open_chat(request)

@@ -19,6 +19,9 @@ from pydantic import ValidationError
 from livehandoff import __version__
 from livehandoff.config import Settings
 
+SHUTDOWN_GRACE_SECONDS = 5
+"""Customers' event streams never end by themselves; on shutdown they are closed after this grace period."""
+
 
 def configure_logging(level: str) -> None:
     """Structured logs on stderr, so that stdout stays clean for ``--json`` output."""
@@ -55,6 +58,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         port=args.port or settings.port,
         log_level=settings.log_level.lower(),
         access_log=False,
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
     )
     return 0
 
@@ -75,7 +79,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 async def _demo(args: argparse.Namespace) -> None:
     from livehandoff.devstack import run_stack
 
-    async with run_stack(host=args.host, port=args.port, database_url=args.database_url) as stack:
+    async with run_stack(
+        host=args.host, port=args.port, database_url=args.database_url, edition=args.dialogflow_edition
+    ) as stack:
         info = stack.describe()
         if args.json:
             print(json.dumps(info), flush=True)
@@ -90,6 +96,10 @@ def _demo_text(info: dict[str, object]) -> str:
     assert isinstance(agent, dict)
     return f"""
 livehandoff demo — everything runs on this machine, nothing goes to the internet.
+
+  customer page (chat)    {info["customer_page"]}
+  agent console           {info["agent_console"]}
+  Play the conversation in two browser tabs: the shop page's chat as the customer, the console as the agent.
 
   bridge (customer API)   {bridge}       OpenAPI: {bridge}/openapi.json
   LiveChat emulator       {livechat}
@@ -129,14 +139,12 @@ def cmd_emulate(args: argparse.Namespace) -> int:
         print(json.dumps(dataclasses.asdict(emulator.credentials)), flush=True)
         app = emulator.app
     else:
-        from livehandoff.demo import demo_agent_path
-        from livehandoff.emulators.dialogflow import create_app, load_agent
+        from livehandoff.devstack import dialogflow_app
 
         try:
-            agent = load_agent(Path(args.agent) if args.agent else demo_agent_path())
+            app = dialogflow_app(args.edition, Path(args.agent) if args.agent else None)
         except ValueError as exc:
-            raise SystemExit(f"livehandoff: bad agent export: {exc}") from exc
-        app = create_app(agent)
+            raise SystemExit(f"livehandoff: bad agent: {exc}") from exc
     uvicorn.run(app, host=args.host, port=args.port, log_level="info")
     return 0
 
@@ -158,6 +166,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--json", action="store_true", help="print the URLs and credentials as one JSON line first"
     )
     demo.add_argument("--database-url", default="sqlite+aiosqlite:///./livehandoff-demo.sqlite3")
+    demo.add_argument(
+        "--dialogflow-edition", choices=["es", "cx"], default="es", help="emulate Dialogflow ES or CX"
+    )
     demo.set_defaults(run=cmd_demo)
 
     emulate = commands.add_parser("emulate", help="run one emulator")
@@ -165,7 +176,11 @@ def build_parser() -> argparse.ArgumentParser:
     emulate.add_argument("--host", default="127.0.0.1")
     emulate.add_argument("--port", type=int, default=8100)
     emulate.add_argument("--seed", help="LiveChat: JSON file with organizations, groups, agents, apps")
-    emulate.add_argument("--agent", help="Dialogflow: ES export (ZIP file or folder); default the demo agent")
+    emulate.add_argument(
+        "--agent",
+        help="Dialogflow: ES export (ZIP file or folder) or CX agent definition; default the demo agent",
+    )
+    emulate.add_argument("--edition", choices=["es", "cx"], default="es", help="Dialogflow: ES or CX")
     emulate.set_defaults(run=cmd_emulate)
 
     check = commands.add_parser("check", help="print the configuration with secrets redacted")

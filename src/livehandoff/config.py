@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from livehandoff.domain.handoff import HandoffPolicy
 
 DEFAULT_HANDOFF_NAMES = (
     "handoff",
@@ -56,6 +58,20 @@ class Settings(BaseSettings):
         ),
     )
     handoff_names: tuple[str, ...] = DEFAULT_HANDOFF_NAMES
+    handoff_after_fallbacks: int = Field(default=0, ge=0)
+    handoff_on_bot_error: Literal["apologise", "handoff"] = "apologise"
+    handoff_guard_seconds: float = Field(default=60.0, ge=0)
+    handoff_groups: dict[str, int] = Field(default_factory=dict)
+    """A LiveChat group id per trigger (``live_agent_handoff``, ``payload``, ``intent_name``, ``fallbacks``,
+    ``bot_error``)."""
+    bot_return_event: str = "LIVEHANDOFF_ENDED"
+    bot_session_ttl_seconds: float = Field(default=1200.0, gt=0)
+
+    # --- fulfillment webhooks (Dialogflow calls us)
+    dialogflow_webhook_username: str = ""
+    dialogflow_webhook_password: SecretStr = SecretStr("")
+    dialogflow_webhook_header: str = "x-livehandoff-token"
+    dialogflow_webhook_token: SecretStr = SecretStr("")
 
     # --- LiveChat
     livechat_api_url: str = "https://api.livechatinc.com"
@@ -66,6 +82,8 @@ class Settings(BaseSettings):
     livechat_organization_id: str = ""
     livechat_license_id: str = ""
     livechat_group_id: int = Field(default=0, ge=0)
+    livechat_group_names: dict[str, int] = Field(default_factory=dict)
+    """Group names a bot may use in handoff payloads or CX metadata, mapped to LiveChat group ids."""
     livechat_webhook_secret: SecretStr = SecretStr("")
     livechat_register_webhooks: bool = True
 
@@ -81,6 +99,27 @@ class Settings(BaseSettings):
     @classmethod
     def _strip_slash(cls, value: str) -> str:
         return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _cx_needs_an_agent(self) -> Settings:
+        if self.dialogflow_edition == "cx" and not self.dialogflow_agent_id:
+            raise ValueError(
+                "LIVEHANDOFF_DIALOGFLOW_AGENT_ID is required when LIVEHANDOFF_DIALOGFLOW_EDITION is cx"
+            )
+        return self
+
+    def handoff_policy(self) -> HandoffPolicy:
+        """The handoff rules these settings describe."""
+        return HandoffPolicy(
+            names=self.handoff_names,
+            after_fallbacks=self.handoff_after_fallbacks,
+            on_bot_error=self.handoff_on_bot_error,
+            guard_seconds=self.handoff_guard_seconds,
+            trigger_groups=self.handoff_groups,
+            group_names=self.livechat_group_names,
+            return_event=self.bot_return_event,
+            bot_session_ttl_seconds=self.bot_session_ttl_seconds,
+        )
 
     def redacted(self) -> dict[str, Any]:
         """A view safe to print: secrets replaced by ``**********`` (or empty when unset)."""

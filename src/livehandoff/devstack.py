@@ -13,18 +13,23 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+from urllib.parse import urlencode
 
 import uvicorn
+from starlette.applications import Starlette
 
 from livehandoff.config import Settings
-from livehandoff.demo import demo_agent_path
+from livehandoff.demo import demo_agent_path, demo_cx_agent_path
 from livehandoff.emulators.dialogflow import create_app as create_dialogflow_app
 from livehandoff.emulators.dialogflow import load_agent
+from livehandoff.emulators.dialogflow.cx import create_cx_app, load_cx_agent
 from livehandoff.emulators.livechat import Credentials, LiveChatEmulator, load_seed
 from livehandoff.web.app import create_app
 
 DEMO_PROJECT = "livehandoff-demo"
+SHUTDOWN_GRACE_SECONDS = 2
+DEMO_CX_AGENT = "demo-agent"
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +43,13 @@ class Stack:
     settings: Settings
     livechat: LiveChatEmulator
 
+    def agent_console_url(self) -> str:
+        """The emulator's agent console, signed in as the seeded agent; a fragment never reaches a server."""
+        creds = self.credentials
+        return f"{self.livechat_url}/console#" + urlencode(
+            {"account_id": creds.agent_account_id, "pat": creds.agent_pat}
+        )
+
     def describe(self) -> dict[str, Any]:
         """The JSON object ``livehandoff demo --json`` prints."""
         creds = self.credentials
@@ -45,6 +57,8 @@ class Stack:
             "bridge_url": self.bridge_url,
             "livechat_url": self.livechat_url,
             "dialogflow_url": self.dialogflow_url,
+            "customer_page": f"{self.bridge_url}/demo",
+            "agent_console": self.agent_console_url(),
             "agent": {"account_id": creds.agent_account_id, "pat": creds.agent_pat, "name": creds.agent_name},
             "oauth": {
                 "client_id": creds.client_id,
@@ -71,7 +85,14 @@ def bind(host: str, port: int) -> socket.socket:
 @asynccontextmanager
 async def serve(app: Any, sock: socket.socket) -> AsyncIterator[str]:
     """Serve ``app`` on ``sock`` until the context exits; yields the base URL."""
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
+    # Event streams never end on their own: shutdown closes them after a short grace period.
+    config = uvicorn.Config(
+        app,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
@@ -96,17 +117,23 @@ async def run_stack(
     database_url: str = "sqlite+aiosqlite:///./livehandoff-demo.sqlite3",
     agent_path: Path | None = None,
     seed_path: Path | None = None,
+    edition: Literal["es", "cx"] = "es",
     **overrides: Any,
 ) -> AsyncIterator[Stack]:
-    """Start the emulators and the bridge; the bridge on ``port`` (0: any), the emulators on free ports."""
+    """Start the emulators and the bridge; the bridge on ``port`` (0: any), the emulators on free ports.
+
+    ``edition`` picks the Dialogflow emulator: ES from an agent export, or CX from a scripted agent.
+    """
     bridge_sock = bind(host, port)
     livechat_sock, dialogflow_sock = bind(host, 0), bind(host, 0)
     emulator = LiveChatEmulator(seed=load_seed(seed_path) if seed_path else None)
-    agent = load_agent(agent_path or demo_agent_path())
+    bot_app = dialogflow_app(edition, agent_path)
+    if edition == "cx":
+        overrides = {"dialogflow_edition": "cx", "dialogflow_agent_id": DEMO_CX_AGENT, **overrides}
     async with AsyncExitStack() as stack:
         stack.push_async_callback(emulator.aclose)
         livechat_url = await stack.enter_async_context(serve(emulator.app, livechat_sock))
-        dialogflow_url = await stack.enter_async_context(serve(create_dialogflow_app(agent), dialogflow_sock))
+        dialogflow_url = await stack.enter_async_context(serve(bot_app, dialogflow_sock))
         bridge_host, bridge_port = bridge_sock.getsockname()[:2]
         bridge_url = f"http://{bridge_host}:{bridge_port}"
         settings = _settings(
@@ -121,6 +148,13 @@ async def run_stack(
             settings=settings,
             livechat=emulator,
         )
+
+
+def dialogflow_app(edition: Literal["es", "cx"], agent_path: Path | None) -> Starlette:
+    """The Dialogflow emulator for ``edition``, loaded with ``agent_path`` or the demo agent."""
+    if edition == "cx":
+        return create_cx_app(load_cx_agent(agent_path or demo_cx_agent_path()))
+    return create_dialogflow_app(load_agent(agent_path or demo_agent_path()))
 
 
 def _settings(

@@ -22,9 +22,19 @@ class BotEngine(Protocol):
         ...
 
     async def send_event(
-        self, *, session_id: str, name: str, parameters: Mapping[str, Any], language: str
+        self,
+        *,
+        session_id: str,
+        name: str,
+        parameters: Mapping[str, Any],
+        language: str,
+        memory: Mapping[str, Any] | None = None,
     ) -> BotTurn:
-        """Trigger a bot event (ES ``queryInput.event``, CX event input) and return the bot's turn."""
+        """Trigger a bot event (ES ``queryInput.event``, CX event input) and return the bot's turn.
+
+        ``memory`` is a ``BotTurn.memory`` from earlier in the session, restored before the event is
+        matched (ES contexts, CX session parameters) because the session may have expired meanwhile.
+        """
         ...
 
 
@@ -81,6 +91,10 @@ class ConversationStore(Protocol):
 
     async def find_by_desk_chat(self, chat_id: str) -> str | None:
         """The conversation id whose current or past desk chat is ``chat_id``."""
+        ...
+
+    async def find_by_bot_session(self, session: str) -> str | None:
+        """The newest conversation whose bot session is ``session`` (fulfillment mode keys on it)."""
         ...
 
     async def seen(self, dedupe_key: str) -> bool:

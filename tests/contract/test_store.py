@@ -322,3 +322,9 @@ async def test_parked_events_come_back_once_in_arrival_order(store: SqlStore) ->
 
 async def test_unpark_of_an_unknown_chat_is_empty(store: SqlStore) -> None:
     assert await store.unpark("NOPE") == []
+
+
+async def test_find_by_bot_session(store: SqlStore) -> None:
+    await store.create(bare("conv-a", bot_session_id="projects/p/agent/sessions/s1"))
+    assert await store.find_by_bot_session("projects/p/agent/sessions/s1") == "conv-a"
+    assert await store.find_by_bot_session("projects/p/agent/sessions/other") is None

@@ -47,7 +47,11 @@ class Customer:
         assert response.status_code == 201, response.text
         created = response.json()
         self.id, self.token = created["id"], created["token"]
-        self._reader = asyncio.create_task(self._read(after=None))
+        await self.start_reading()
+
+    async def start_reading(self, after: int | None = None) -> None:
+        """Follow the event stream (``after``: resume with ``Last-Event-ID``)."""
+        self._reader = asyncio.create_task(self._read(after=after))
 
     @property
     def auth(self) -> dict[str, str]:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
 from livehandoff.bridge import Bridge, BridgeOptions
 from livehandoff.config import DEFAULT_HANDOFF_NAMES
+from livehandoff.domain.handoff import HandoffPolicy
 from livehandoff.domain.model import (
     AgentJoined,
     AgentMessage,
@@ -36,6 +38,7 @@ class SlowBot:
         self.running = 0
         self.most_at_once = 0
         self.texts: list[str] = []
+        self.events: list[tuple[str, dict[str, Any], Mapping[str, Any] | None]] = []
         self.fail = False
 
     async def detect_intent(self, *, session_id: str, text: str, language: str) -> BotTurn:
@@ -50,6 +53,18 @@ class SlowBot:
             return BotTurn(replies=(BotReply(f"echo {text}"),), intent="human.handoff" if handoff else "echo")
         finally:
             self.running -= 1
+
+    async def send_event(
+        self,
+        *,
+        session_id: str,
+        name: str,
+        parameters: Mapping[str, Any],
+        language: str,
+        memory: Mapping[str, Any] | None = None,
+    ) -> BotTurn:
+        self.events.append((name, dict(parameters), memory))
+        return BotTurn(replies=(BotReply("Welcome back"),), intent="livehandoff.ended")
 
 
 class Desk:
@@ -103,7 +118,7 @@ def bridge(store: SqlStore, bot: SlowBot, desk: Desk) -> Bridge:
         bot=bot,
         desk=desk,
         feed=InMemoryFeed(),
-        options=BridgeOptions(handoff_names=DEFAULT_HANDOFF_NAMES),
+        options=BridgeOptions(policy=HandoffPolicy(names=DEFAULT_HANDOFF_NAMES)),
     )
 
 
@@ -208,6 +223,15 @@ async def test_agent_conversation_and_return_to_the_bot(
     await bridge.drain()
     assert desk.sent == ["my parcel"]
     await bridge.handle_desk_event(ChatEnded("CHAT000001", "T1", closed_by="anna@example.com"))
+    ((name, parameters, memory),) = bot.events
+    assert (name, parameters["ended_by"], parameters["agent_name"], memory) == (
+        "LIVEHANDOFF_ENDED",
+        "agent",
+        "Anna",
+        None,
+    )
+    assert parameters["duration_seconds"] >= 0
+    assert (await texts(bridge, conversation_id))[-1] == ("bot", "Welcome back")
     await bridge.post_customer_message(conversation_id, "thanks")
     await bridge.drain()
     assert bot.texts[-1] == "thanks"

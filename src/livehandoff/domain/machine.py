@@ -1,18 +1,27 @@
 """The conversation state machine: one table of transitions and a pure ``decide``.
 
-``decide(conversation, event, now)`` does no I/O. It returns the next conversation, the events to append
-to the customer's feed and the commands the bridge must run through its ports. The result of a command
-comes back as another event. An event without a transition from the current state is returned as
-``ignored`` with the reason — never silently dropped.
+``decide(conversation, event, now, policy)`` does no I/O. It returns the next conversation, the events to
+append to the customer's feed and the commands the bridge must run through its ports. The result of a
+command comes back as another event. Which turns hand off is ``domain.handoff``'s business. An event
+without a transition from the current state is returned as ``ignored`` with the reason — never silently
+dropped.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from livehandoff.domain.handoff import (
+    HandoffPolicy,
+    HandoffSignal,
+    detect,
+    memory_to_restore,
+    on_bot_failure,
+    return_parameters,
+)
 from livehandoff.domain.model import (
     BOT_STATES,
     DESK_STATES,
@@ -49,10 +58,10 @@ class CustomerMessageDue:
 
 @dataclass(frozen=True, slots=True)
 class BotAnswered:
-    """The bot answered; ``handoff`` is the reason when the turn asks for a human."""
+    """The bot answered a customer message, or the return-to-bot event."""
 
     turn: BotTurn
-    handoff: str | None = None
+    answering_return_event: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +122,16 @@ class AskBot:
 class OpenDeskChat:
     """Open (or resume) the agent chat with the transcript."""
 
-    reason: str
+    signal: HandoffSignal
+
+
+@dataclass(frozen=True, slots=True)
+class NotifyBot:
+    """Tell the bot the agent chat ended (its answer goes to the customer)."""
+
+    event: str
+    parameters: Mapping[str, Any]
+    memory: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +142,7 @@ class SendToDesk:
     text: str
 
 
-Command = AskBot | OpenDeskChat | SendToDesk
+Command = AskBot | OpenDeskChat | SendToDesk | NotifyBot
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +155,7 @@ class Decision:
     ignored: str | None = None
 
 
-Handler = Callable[[Conversation, Any, datetime], Decision]
+Handler = Callable[[Conversation, Any, datetime, HandoffPolicy], Decision]
 
 # --- helpers that build feed events ----------------------------------------------------------
 
@@ -157,55 +175,81 @@ def _state_event(kind: str, state: State, **extra: Any) -> NewEvent:
 # --- transitions -----------------------------------------------------------------------------
 
 
-def _record_customer(conv: Conversation, event: CustomerSaid, now: datetime) -> Decision:
+def _record_customer(
+    conv: Conversation, event: CustomerSaid, now: datetime, policy: HandoffPolicy
+) -> Decision:
     return Decision(conv, (_message(Author.CUSTOMER, event.text, id=event.message_id),))
 
 
 def _route_to_bot(
-    conv: Conversation, event: CustomerMessageDue | DeskDeliveryFailed, now: datetime
+    conv: Conversation, event: CustomerMessageDue | DeskDeliveryFailed, now: datetime, policy: HandoffPolicy
 ) -> Decision:
     return Decision(conv, commands=(AskBot(event.text),))
 
 
-def _route_to_desk(conv: Conversation, event: CustomerMessageDue, now: datetime) -> Decision:
+def _route_to_desk(
+    conv: Conversation, event: CustomerMessageDue, now: datetime, policy: HandoffPolicy
+) -> Decision:
     return Decision(conv, commands=(SendToDesk(event.message_id, event.text),))
 
 
-def _bot_answered(conv: Conversation, event: BotAnswered, now: datetime) -> Decision:
+def _bot_answered(conv: Conversation, event: BotAnswered, now: datetime, policy: HandoffPolicy) -> Decision:
+    turn = event.turn
     replies = tuple(
         _message(Author.BOT, reply.text, quick_replies=list(reply.quick_replies))
         if reply.quick_replies
         else _message(Author.BOT, reply.text)
-        for reply in event.turn.replies
+        for reply in turn.replies
+        if reply.text or reply.quick_replies
     )
-    if event.handoff is None:
-        return Decision(conv, replies)
-    nxt = replace(conv, state=State.HANDOFF_REQUESTED, handoff_reason=event.handoff, handoff_started_at=now)
+    signal = detect(turn, conv, policy, now, answering_return_event=event.answering_return_event)
+    streak = conv.fallback_streak + 1 if turn.is_fallback else 0
+    nxt = replace(
+        conv, fallback_streak=streak, bot_memory=dict(turn.memory) if turn.memory else conv.bot_memory
+    )
+    if signal is None:
+        return Decision(nxt, replies)
+    return _hand_off(nxt, signal, now, replies)
+
+
+def _hand_off(
+    conv: Conversation, signal: HandoffSignal, now: datetime, before: tuple[NewEvent, ...]
+) -> Decision:
+    nxt = replace(
+        conv,
+        state=State.HANDOFF_REQUESTED,
+        handoff_reason=signal.reason,
+        handoff_started_at=now,
+        fallback_streak=0,
+    )
     events = (
-        *replies,
-        _state_event("handoff_requested", nxt.state, reason=event.handoff),
+        *before,
+        _state_event("handoff_requested", nxt.state, reason=signal.reason, trigger=signal.trigger),
         _system(nxt, "connecting"),
     )
-    return Decision(nxt, events, (OpenDeskChat(event.handoff),))
+    return Decision(nxt, events, (OpenDeskChat(signal),))
 
 
-def _bot_failed(conv: Conversation, event: BotFailed, now: datetime) -> Decision:
+def _bot_failed(conv: Conversation, event: BotFailed, now: datetime, policy: HandoffPolicy) -> Decision:
+    signal = on_bot_failure(conv, policy, now)
+    if signal is not None:
+        return _hand_off(conv, signal, now, ())
     return Decision(conv, (_system(conv, "bot_failed"),))
 
 
-def _desk_opened(conv: Conversation, event: DeskOpened, now: datetime) -> Decision:
+def _desk_opened(conv: Conversation, event: DeskOpened, now: datetime, policy: HandoffPolicy) -> Decision:
     nxt = replace(conv, desk_customer_id=event.chat.customer_id, desk_chat_id=event.chat.chat_id)
     return Decision(nxt, (_state_event("waiting_for_agent", nxt.state),))
 
 
-def _desk_refused(conv: Conversation, event: DeskRefused, now: datetime) -> Decision:
+def _desk_refused(conv: Conversation, event: DeskRefused, now: datetime, policy: HandoffPolicy) -> Decision:
     nxt = replace(conv, state=State.HANDOFF_FAILED)
     key = "handoff_offline" if event.offline else "handoff_failed"
     reason = "offline" if event.offline else "unavailable"
     return Decision(nxt, (_state_event("handoff_failed", nxt.state, reason=reason), _system(nxt, key)))
 
 
-def _agent_joined(conv: Conversation, event: AgentJoined, now: datetime) -> Decision:
+def _agent_joined(conv: Conversation, event: AgentJoined, now: datetime, policy: HandoffPolicy) -> Decision:
     name = event.agent_name or say(conv.language, "agent")
     nxt = replace(conv, state=State.AGENT, agent_id=event.agent_id, agent_name=name)
     return Decision(
@@ -217,7 +261,7 @@ def _agent_joined(conv: Conversation, event: AgentJoined, now: datetime) -> Deci
     )
 
 
-def _agent_message(conv: Conversation, event: AgentMessage, now: datetime) -> Decision:
+def _agent_message(conv: Conversation, event: AgentMessage, now: datetime, policy: HandoffPolicy) -> Decision:
     name = event.agent_name or conv.agent_name or say(conv.language, "agent")
     nxt = replace(conv, state=State.AGENT)
     if conv.agent_id is None:
@@ -225,9 +269,9 @@ def _agent_message(conv: Conversation, event: AgentMessage, now: datetime) -> De
     return Decision(nxt, (_message(Author.AGENT, event.text, name=name),))
 
 
-def _chat_ended(conv: Conversation, event: ChatEnded, now: datetime) -> Decision:
+def _chat_ended(conv: Conversation, event: ChatEnded, now: datetime, policy: HandoffPolicy) -> Decision:
     if event.chat_id != conv.desk_chat_id:
-        return _ignore(conv, event, now)
+        return _ignore(conv, event, now, policy)
     if event.closed_by is None:
         closed_by, key = "system", "ended_by_system"
     elif event.closed_by == conv.desk_customer_id:
@@ -235,23 +279,30 @@ def _chat_ended(conv: Conversation, event: ChatEnded, now: datetime) -> Decision
     else:
         closed_by, key = "agent", "ended_by_agent"
     agent = conv.agent_name or say(conv.language, "agent")
-    nxt = replace(conv, state=State.ENDED, agent_id=None, agent_name=None)
+    nxt = replace(conv, state=State.ENDED, agent_id=None, agent_name=None, handoff_ended_at=now)
+    commands: tuple[Command, ...] = ()
+    if policy.return_event:
+        parameters = return_parameters(conv, closed_by, now)
+        commands = (NotifyBot(policy.return_event, parameters, memory_to_restore(conv, policy, now)),)
     return Decision(
         nxt,
         (_state_event("handoff_ended", nxt.state, closed_by=closed_by), _system(conv, key, agent=agent)),
+        commands,
     )
 
 
-def _delivery_failed(conv: Conversation, event: DeskDeliveryFailed, now: datetime) -> Decision:
+def _delivery_failed(
+    conv: Conversation, event: DeskDeliveryFailed, now: datetime, policy: HandoffPolicy
+) -> Decision:
     if not event.chat_inactive:
         return Decision(conv, (_system(conv, "not_delivered"),))
     # The chat closed before our message got there (its webhook may still be on its way): the
     # agent is gone, so the bot takes the conversation back and answers this very message.
-    ended = _chat_ended(conv, ChatEnded(conv.desk_chat_id or "", "", closed_by=None), now)
-    return Decision(ended.conversation, ended.events, (AskBot(event.text),))
+    ended = _chat_ended(conv, ChatEnded(conv.desk_chat_id or "", "", closed_by=None), now, policy)
+    return Decision(ended.conversation, ended.events, (*ended.commands, AskBot(event.text)))
 
 
-def _ignore(conv: Conversation, event: object, now: datetime) -> Decision:
+def _ignore(conv: Conversation, event: object, now: datetime, policy: HandoffPolicy) -> Decision:
     return Decision(conv, ignored=f"{type(event).__name__} has no transition from state {conv.state.value}")
 
 
@@ -276,7 +327,12 @@ _add(DESK_STATES, ChatEnded, _chat_ended)
 _add(DESK_STATES, DeskDeliveryFailed, _delivery_failed)
 
 
-def decide(conversation: Conversation, event: Event, now: datetime) -> Decision:
-    """Apply ``event`` to ``conversation`` at time ``now``."""
+DEFAULT_POLICY = HandoffPolicy()
+
+
+def decide(
+    conversation: Conversation, event: Event, now: datetime, policy: HandoffPolicy = DEFAULT_POLICY
+) -> Decision:
+    """Apply ``event`` to ``conversation`` at time ``now`` under ``policy``."""
     handler = TRANSITIONS.get((conversation.state, type(event)), _ignore)
-    return handler(conversation, event, now)
+    return handler(conversation, event, now, policy)

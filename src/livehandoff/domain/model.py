@@ -70,6 +70,14 @@ class Conversation:
     agent_name: str | None = None
     handoff_reason: str | None = None
     handoff_started_at: datetime | None = None
+    handoff_ended_at: datetime | None = None
+    fallback_streak: int = 0
+    """Fallback answers in a row; a configured number of them hands off."""
+    delivered_seq: int = 0
+    """Fulfillment mode: the last feed event already shown in Dialogflow's own front end."""
+    bot_memory: Mapping[str, Any] | None = None
+    """The bot's state after its last turn (ES contexts, CX session parameters), restored after a long
+    agent chat."""
 
 
 # --- what the bot said -------------------------------------------------------------------------
@@ -98,6 +106,8 @@ class BotTurn:
     parameters: Mapping[str, Any] = field(default_factory=dict)
     handoff_metadata: Mapping[str, Any] = field(default_factory=dict)
     """CX ``liveAgentHandoff.metadata`` (routing hints such as a group), empty otherwise."""
+    memory: Mapping[str, Any] = field(default_factory=dict)
+    """What the bot remembers after this turn (ES ``outputContexts``, CX session parameters)."""
 
 
 # --- what travels to the agent desk ----------------------------------------------------------
@@ -128,6 +138,8 @@ class HandoffRequest:
     desk_chat_id: str | None = None
     group_id: int | None = None
     page_url: str | None = None
+    context: Mapping[str, str] = field(default_factory=dict)
+    """Agent-only facts (trigger, intent, routing hints), shown with the customer's details."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -128,6 +128,17 @@ class SqlStore:
             found: str | None = await connection.scalar(query)
         return found
 
+    async def find_by_bot_session(self, session: str) -> str | None:
+        query = (
+            select(conversations.c.id)
+            .where(conversations.c.bot_session_id == session)
+            .order_by(conversations.c.created_at.desc())
+            .limit(1)
+        )
+        async with self._reading() as connection:
+            found: str | None = await connection.scalar(query)
+        return found
+
     async def seen(self, dedupe_key: str) -> bool:
         query = select(exists().where(processed_events.c.key == dedupe_key))
         async with self._reading() as connection:
@@ -259,7 +270,8 @@ class SqlStore:
 
 def _mutable_columns(conversation: Conversation) -> dict[str, Any]:
     """The columns a save rewrites; ``id``, ``created_at``, ``version`` and ``last_seq`` are the store's."""
-    started = conversation.handoff_started_at
+    started, ended = conversation.handoff_started_at, conversation.handoff_ended_at
+    memory = conversation.bot_memory
     return {
         "token_hash": conversation.token_hash,
         "state": conversation.state.value,
@@ -274,6 +286,10 @@ def _mutable_columns(conversation: Conversation) -> dict[str, Any]:
         "agent_name": conversation.agent_name,
         "handoff_reason": conversation.handoff_reason,
         "handoff_started_at": None if started is None else _utc(started),
+        "handoff_ended_at": None if ended is None else _utc(ended),
+        "fallback_streak": conversation.fallback_streak,
+        "delivered_seq": conversation.delivered_seq,
+        "bot_memory": None if memory is None else _json_copy(memory),
     }
 
 
@@ -295,6 +311,10 @@ def _conversation(row: Row[Any]) -> Conversation:
         agent_name=row.agent_name,
         handoff_reason=row.handoff_reason,
         handoff_started_at=row.handoff_started_at,
+        handoff_ended_at=row.handoff_ended_at,
+        fallback_streak=row.fallback_streak,
+        delivered_seq=row.delivered_seq,
+        bot_memory=row.bot_memory,
     )
 
 

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Query, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from livehandoff.bridge import Bridge
 from livehandoff.domain.model import Conversation, CustomerProfile, FeedEvent
@@ -21,6 +21,7 @@ from livehandoff.web.schemas import (
     ConversationCreated,
     ConversationOut,
     CreateConversation,
+    Delivered,
     ErrorOut,
     MessageAccepted,
     PostMessage,
@@ -91,6 +92,20 @@ async def post_message(
         return error_response(422, "validation", f"text is longer than {limit} characters")
     message_id = await services.bridge.post_customer_message(conversation_id, body.text)
     return MessageAccepted(id=message_id)
+
+
+@router.post("/{conversation_id}/delivered", status_code=204, responses=ERRORS)
+async def mark_delivered(
+    request: Request,
+    conversation_id: str,
+    body: Delivered,
+    authorization: Annotated[str | None, Header()] = None,
+) -> Response:
+    """A front end showed the customer every event up to ``seq`` (fulfillment replies then skip them)."""
+    services = _services(request)
+    await _authorized(services.bridge, conversation_id, authorization, None)
+    await services.bridge.mark_delivered(conversation_id, body.seq)
+    return Response(status_code=204)
 
 
 @router.get("/{conversation_id}", response_model=ConversationOut, responses=ERRORS)

@@ -46,6 +46,13 @@ class PostMessage(BaseModel):
         return value
 
 
+class Delivered(BaseModel):
+    """Body of ``POST /v1/conversations/{id}/delivered``."""
+
+    model_config = ConfigDict(extra="forbid")
+    seq: Annotated[int, Field(ge=0, description="The last event the customer was shown")]
+
+
 class MessageAccepted(BaseModel):
     id: str
 

@@ -12,9 +12,10 @@ import structlog
 from livehandoff.bridge import Bridge, BridgeOptions
 from livehandoff.config import Settings
 from livehandoff.feed import InMemoryFeed
-from livehandoff.integrations.dialogflow import DialogflowES
+from livehandoff.integrations.dialogflow import DialogflowCX, DialogflowES, cx_endpoint
 from livehandoff.integrations.dialogflow.credentials import load_credentials
 from livehandoff.integrations.livechat import LiveChatClient, LiveChatDesk, TokenManager, ensure_webhooks
+from livehandoff.ports import BotEngine
 from livehandoff.storage import open_store
 
 log = structlog.get_logger("livehandoff.services")
@@ -28,6 +29,33 @@ class Services:
 
     settings: Settings
     bridge: Bridge
+
+
+def bot_engine(settings: Settings, http: httpx.AsyncClient) -> BotEngine:
+    """The Dialogflow edition the settings name. A regional agent without an explicit endpoint gets its
+    location's Google endpoint."""
+    endpoint = cx_endpoint(settings.dialogflow_location or "global", settings.dialogflow_api_endpoint)
+    credentials = load_credentials(
+        endpoint=endpoint, credentials_file=settings.google_application_credentials
+    )
+    if settings.dialogflow_edition == "cx":
+        return DialogflowCX(
+            http,
+            project_id=settings.dialogflow_project_id,
+            agent_id=settings.dialogflow_agent_id,
+            location=settings.dialogflow_location or "global",
+            environment=settings.dialogflow_environment,
+            endpoint=endpoint,
+            credentials=credentials,
+        )
+    return DialogflowES(
+        http,
+        endpoint=endpoint,
+        project_id=settings.dialogflow_project_id,
+        location=settings.dialogflow_location,
+        environment=settings.dialogflow_environment,
+        credentials=credentials,
+    )
 
 
 @asynccontextmanager
@@ -47,23 +75,12 @@ async def open_services(
         stack.push_async_callback(store.close)
         livechat = LiveChatClient.from_settings(http, settings)
         tokens = TokenManager.from_settings(livechat, settings)
-        bot = DialogflowES(
-            http,
-            endpoint=settings.dialogflow_api_endpoint,
-            project_id=settings.dialogflow_project_id,
-            location=settings.dialogflow_location,
-            environment=settings.dialogflow_environment,
-            credentials=load_credentials(
-                endpoint=settings.dialogflow_api_endpoint,
-                credentials_file=settings.google_application_credentials,
-            ),
-        )
         bridge = Bridge(
             store=store,
-            bot=bot,
+            bot=bot_engine(settings, http),
             desk=LiveChatDesk(livechat, tokens=tokens, group_id=settings.livechat_group_id),
             feed=InMemoryFeed(),
-            options=BridgeOptions(handoff_names=settings.handoff_names, group_id=settings.livechat_group_id),
+            options=BridgeOptions(policy=settings.handoff_policy(), group_id=settings.livechat_group_id),
         )
         stack.push_async_callback(bridge.aclose)
         if settings.livechat_register_webhooks:

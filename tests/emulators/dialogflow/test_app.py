@@ -121,11 +121,15 @@ async def test_a_missing_parameter_picks_the_variant_without_it(detect: DetectIn
 
 async def test_event_parameters_and_reset(detect: DetectIntent) -> None:
     await detect("where is my order 4711")
-    result = await detect(event="LIVEHANDOFF_ENDED", parameters={"agent_name": "Anna"})
+    sent = {"agent_name": "Anna", "ended_by": "agent", "duration_seconds": 95}
+    result = await detect(event="LIVEHANDOFF_ENDED", parameters=sent)
     assert result["queryText"] == "LIVEHANDOFF_ENDED"
     assert result["intent"]["displayName"] == "livehandoff.ended"
-    assert result["parameters"] == {"agent_name": "Anna"}
-    assert result["fulfillmentText"] == "Welcome back! I'm the bot again — anything else I can help with?"
+    assert result["parameters"] == {"agent_name": "Anna", "ended_by": "agent", "duration_seconds": 95.0}
+    assert (
+        result["fulfillmentText"]
+        == "Welcome back! I hope Anna could help. I'm the bot again — anything else?"
+    )
     assert "outputContexts" not in result
 
 

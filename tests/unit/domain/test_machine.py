@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
+from livehandoff.domain.handoff import HandoffPolicy
 from livehandoff.domain.machine import (
     TRANSITIONS,
     AskBot,
@@ -19,6 +20,7 @@ from livehandoff.domain.machine import (
     DeskDeliveryFailed,
     DeskOpened,
     DeskRefused,
+    NotifyBot,
     OpenDeskChat,
     SendToDesk,
     decide,
@@ -79,7 +81,7 @@ ROWS: list[tuple[State, object, State, list[str], list[type]]] = [
     *[
         (
             s,
-            BotAnswered(HANDOFF_TURN, "asked"),
+            BotAnswered(HANDOFF_TURN),
             State.HANDOFF_REQUESTED,
             ["message", "handoff_requested", "message"],
             [OpenDeskChat],
@@ -109,8 +111,8 @@ ROWS: list[tuple[State, object, State, list[str], list[type]]] = [
     (State.AGENT, JOINED, State.AGENT, ["agent_joined", "message"], []),
     (State.HANDOFF_REQUESTED, AGENT_SAID, State.AGENT, ["message"], []),
     (State.AGENT, AGENT_SAID, State.AGENT, ["message"], []),
-    (State.HANDOFF_REQUESTED, ENDED_BY_AGENT, State.ENDED, ["handoff_ended", "message"], []),
-    (State.AGENT, ENDED_BY_AGENT, State.ENDED, ["handoff_ended", "message"], []),
+    (State.HANDOFF_REQUESTED, ENDED_BY_AGENT, State.ENDED, ["handoff_ended", "message"], [NotifyBot]),
+    (State.AGENT, ENDED_BY_AGENT, State.ENDED, ["handoff_ended", "message"], [NotifyBot]),
     (State.AGENT, DeskDeliveryFailed("m1", "hi"), State.AGENT, ["message"], []),
     (State.HANDOFF_REQUESTED, DeskDeliveryFailed("m1", "hi"), State.HANDOFF_REQUESTED, ["message"], []),
     (
@@ -118,14 +120,14 @@ ROWS: list[tuple[State, object, State, list[str], list[type]]] = [
         DeskDeliveryFailed("m1", "hi", chat_inactive=True),
         State.ENDED,
         ["handoff_ended", "message"],
-        [AskBot],
+        [NotifyBot, AskBot],
     ),
     (
         State.HANDOFF_REQUESTED,
         DeskDeliveryFailed("m1", "hi", chat_inactive=True),
         State.ENDED,
         ["handoff_ended", "message"],
-        [AskBot],
+        [NotifyBot, AskBot],
     ),
 ]
 
@@ -176,12 +178,15 @@ def test_a_chat_end_for_another_chat_is_ignored() -> None:
 
 
 def test_handoff_records_reason_and_time_and_keeps_the_bot_text() -> None:
-    decision = decide(conversation(State.BOT), BotAnswered(HANDOFF_TURN, "asked"), NOW)
-    assert decision.conversation.handoff_reason == "asked"
+    decision = decide(conversation(State.BOT), BotAnswered(HANDOFF_TURN), NOW)
+    assert decision.conversation.handoff_reason == "intent human.handoff asked for a live agent"
     assert decision.conversation.handoff_started_at == NOW
     first = decision.events[0]
     assert first.data == {"author": "bot", "text": "Let me connect you."}
-    assert decision.commands == (OpenDeskChat("asked"),)
+    (command,) = decision.commands
+    assert isinstance(command, OpenDeskChat)
+    assert command.signal.trigger == "live_agent_handoff"
+    assert decision.events[1].data["trigger"] == "live_agent_handoff"
 
 
 def test_desk_opened_remembers_the_chat_and_the_customer_identity() -> None:
@@ -233,3 +238,53 @@ def test_system_messages_use_the_conversation_language() -> None:
 @pytest.mark.parametrize("event", [AGENT_SAID, JOINED, ENDED_BY_AGENT, ChatEnded(CHAT, "T1", None)])
 def test_desk_events_round_trip_through_json(event: Any) -> None:
     assert desk_event_from_json(json.loads(json.dumps(desk_event_to_json(event)))) == event
+
+
+def test_the_return_event_carries_who_ended_and_how_long() -> None:
+    started = replace(conversation(State.AGENT), handoff_started_at=NOW - timedelta(seconds=90))
+    decision = decide(started, ENDED_BY_AGENT, NOW)
+    (command,) = decision.commands
+    assert command == NotifyBot(
+        "LIVEHANDOFF_ENDED", {"ended_by": "agent", "agent_name": "Anna", "duration_seconds": 90}, None
+    )
+    assert decision.conversation.handoff_ended_at == NOW
+
+
+def test_no_return_event_when_it_is_switched_off() -> None:
+    decision = decide(conversation(State.AGENT), ENDED_BY_AGENT, NOW, HandoffPolicy(return_event=""))
+    assert decision.commands == ()
+
+
+def test_fallback_streak_counts_and_hands_off_at_the_limit() -> None:
+    policy = HandoffPolicy(after_fallbacks=2)
+    fallback = BotAnswered(BotTurn(replies=(BotReply("Sorry?"),), is_fallback=True))
+    first = decide(conversation(State.BOT), fallback, NOW, policy)
+    assert first.conversation.fallback_streak == 1
+    assert first.conversation.state is State.BOT
+    second = decide(first.conversation, fallback, NOW, policy)
+    assert second.conversation.state is State.HANDOFF_REQUESTED
+    assert second.conversation.fallback_streak == 0
+    reset = decide(first.conversation, BotAnswered(TURN), NOW, policy)
+    assert reset.conversation.fallback_streak == 0
+
+
+def test_a_failing_bot_hands_off_when_configured() -> None:
+    decision = decide(
+        conversation(State.BOT), BotFailed("BotUnavailable"), NOW, HandoffPolicy(on_bot_error="handoff")
+    )
+    assert decision.conversation.state is State.HANDOFF_REQUESTED
+    assert [type(c) for c in decision.commands] == [OpenDeskChat]
+
+
+def test_the_bot_answer_to_the_return_event_does_not_hand_off_again() -> None:
+    decision = decide(conversation(State.ENDED), BotAnswered(HANDOFF_TURN, answering_return_event=True), NOW)
+    assert decision.conversation.state is State.ENDED
+    assert decision.commands == ()
+
+
+def test_bot_memory_is_kept_from_the_latest_turn() -> None:
+    remembering = BotTurn(replies=(BotReply("ok"),), memory={"contexts": [{"name": "order"}]})
+    decision = decide(conversation(State.BOT), BotAnswered(remembering), NOW)
+    assert decision.conversation.bot_memory == {"contexts": [{"name": "order"}]}
+    kept = decide(decision.conversation, BotAnswered(TURN), NOW)
+    assert kept.conversation.bot_memory == {"contexts": [{"name": "order"}]}

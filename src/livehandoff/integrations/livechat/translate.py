@@ -48,8 +48,13 @@ def session_fields(request: HandoffRequest) -> list[dict[str, str]]:
         ("language", request.language),
         ("handoff_reason", request.reason),
         ("page_url", request.page_url),
+        *request.context.items(),
     )
-    return [{key: value} for key, value in pairs if value][:MAX_SESSION_FIELDS]
+    fields: dict[str, str] = {}
+    for key, value in pairs:
+        if value and key not in fields:
+            fields[key] = value
+    return [{key: value} for key, value in fields.items()][:MAX_SESSION_FIELDS]
 
 
 def customer_update(request: HandoffRequest) -> wire.UpdateCustomerRequest:

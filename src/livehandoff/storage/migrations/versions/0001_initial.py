@@ -46,11 +46,16 @@ def upgrade() -> None:
         sa.Column("agent_name", sa.Text(), nullable=True),
         sa.Column("handoff_reason", sa.Text(), nullable=True),
         sa.Column("handoff_started_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("handoff_ended_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("fallback_streak", sa.Integer(), nullable=False),
+        sa.Column("delivered_seq", sa.Integer(), nullable=False),
+        sa.Column("bot_memory", sa.JSON(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_conversations"),
     )
     op.create_index("ix_conversations_desk_chat_id", "conversations", ["desk_chat_id"])
+    op.create_index("ix_conversations_bot_session_id", "conversations", ["bot_session_id"])
 
     op.create_table(
         "events",
