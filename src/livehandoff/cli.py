@@ -9,8 +9,9 @@ import dataclasses
 import json
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import structlog
 import uvicorn
@@ -21,6 +22,7 @@ from livehandoff.config import Settings
 
 SHUTDOWN_GRACE_SECONDS = 5
 """Customers' event streams never end by themselves; on shutdown they are closed after this grace period."""
+FaultsT = TypeVar("FaultsT")
 
 
 def configure_logging(level: str) -> None:
@@ -127,22 +129,34 @@ Stop with Ctrl-C.
 """
 
 
+def _load_faults(load: Callable[[Path], FaultsT], path: str | None) -> FaultsT | None:
+    if not path:
+        return None
+    try:
+        return load(Path(path))
+    except ValueError as exc:
+        raise SystemExit(f"livehandoff: bad fault file: {exc}") from exc
+
+
 def cmd_emulate(args: argparse.Namespace) -> int:
     configure_logging("INFO")
     if args.platform == "livechat":
-        from livehandoff.emulators.livechat import LiveChatEmulator, load_seed
+        from livehandoff.emulators.livechat import LiveChatEmulator, load_faults, load_seed
 
+        faults = _load_faults(load_faults, args.faults)
         try:
-            emulator = LiveChatEmulator(seed=load_seed(Path(args.seed)) if args.seed else None)
+            emulator = LiveChatEmulator(seed=load_seed(Path(args.seed)) if args.seed else None, faults=faults)
         except ValueError as exc:
             raise SystemExit(f"livehandoff: bad seed file: {exc}") from exc
         print(json.dumps(dataclasses.asdict(emulator.credentials)), flush=True)
         app = emulator.app
     else:
         from livehandoff.devstack import dialogflow_app
+        from livehandoff.emulators.dialogflow.faults import load_dialogflow_faults
 
+        bot_faults = _load_faults(load_dialogflow_faults, args.faults)
         try:
-            app = dialogflow_app(args.edition, Path(args.agent) if args.agent else None)
+            app = dialogflow_app(args.edition, Path(args.agent) if args.agent else None, faults=bot_faults)
         except ValueError as exc:
             raise SystemExit(f"livehandoff: bad agent: {exc}") from exc
     uvicorn.run(app, host=args.host, port=args.port, log_level="info")
@@ -181,6 +195,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="Dialogflow: ES export (ZIP file or folder) or CX agent definition; default the demo agent",
     )
     emulate.add_argument("--edition", choices=["es", "cx"], default="es", help="Dialogflow: ES or CX")
+    emulate.add_argument(
+        "--faults", help="JSON fault configuration to start with (docs/emulators.md, Faults on demand)"
+    )
     emulate.set_defaults(run=cmd_emulate)
 
     check = commands.add_parser("check", help="print the configuration with secrets redacted")

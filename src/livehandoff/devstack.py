@@ -24,7 +24,8 @@ from livehandoff.demo import demo_agent_path, demo_cx_agent_path
 from livehandoff.emulators.dialogflow import create_app as create_dialogflow_app
 from livehandoff.emulators.dialogflow import load_agent
 from livehandoff.emulators.dialogflow.cx import create_cx_app, load_cx_agent
-from livehandoff.emulators.livechat import Credentials, LiveChatEmulator, load_seed
+from livehandoff.emulators.dialogflow.faults import DialogflowFaultConfig
+from livehandoff.emulators.livechat import Credentials, FaultConfig, LiveChatEmulator, load_seed
 from livehandoff.web.app import create_app
 
 DEMO_PROJECT = "livehandoff-demo"
@@ -118,16 +119,19 @@ async def run_stack(
     agent_path: Path | None = None,
     seed_path: Path | None = None,
     edition: Literal["es", "cx"] = "es",
+    livechat_faults: FaultConfig | None = None,
+    dialogflow_faults: DialogflowFaultConfig | None = None,
     **overrides: Any,
 ) -> AsyncIterator[Stack]:
     """Start the emulators and the bridge; the bridge on ``port`` (0: any), the emulators on free ports.
 
     ``edition`` picks the Dialogflow emulator: ES from an agent export, or CX from a scripted agent.
+    ``livechat_faults`` and ``dialogflow_faults`` start the emulators with faults on (docs/emulators.md).
     """
     bridge_sock = bind(host, port)
     livechat_sock, dialogflow_sock = bind(host, 0), bind(host, 0)
-    emulator = LiveChatEmulator(seed=load_seed(seed_path) if seed_path else None)
-    bot_app = dialogflow_app(edition, agent_path)
+    emulator = LiveChatEmulator(seed=load_seed(seed_path) if seed_path else None, faults=livechat_faults)
+    bot_app = dialogflow_app(edition, agent_path, faults=dialogflow_faults)
     if edition == "cx":
         overrides = {"dialogflow_edition": "cx", "dialogflow_agent_id": DEMO_CX_AGENT, **overrides}
     async with AsyncExitStack() as stack:
@@ -150,11 +154,13 @@ async def run_stack(
         )
 
 
-def dialogflow_app(edition: Literal["es", "cx"], agent_path: Path | None) -> Starlette:
+def dialogflow_app(
+    edition: Literal["es", "cx"], agent_path: Path | None, *, faults: DialogflowFaultConfig | None = None
+) -> Starlette:
     """The Dialogflow emulator for ``edition``, loaded with ``agent_path`` or the demo agent."""
     if edition == "cx":
-        return create_cx_app(load_cx_agent(agent_path or demo_cx_agent_path()))
-    return create_dialogflow_app(load_agent(agent_path or demo_agent_path()))
+        return create_cx_app(load_cx_agent(agent_path or demo_cx_agent_path()), faults=faults)
+    return create_dialogflow_app(load_agent(agent_path or demo_agent_path()), faults=faults)
 
 
 def _settings(

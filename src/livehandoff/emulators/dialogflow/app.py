@@ -11,12 +11,14 @@ Google's JSON parser does. Answers are serialised with the official ``to_json``;
 for integer enums (the REST client sends ``$alt=json;enum-encoding=int``) it gets them. Errors use
 Google's JSON error shape ``{"error": {"code", "message", "status"}}``.
 
+``faults`` (:mod:`.faults`) makes the bot slow, failing or hanging; ``GET``/``POST``/``DELETE
+/emulator/faults`` change that at run time, without credentials like everything else here.
+
 The app has no lifespan and no background tasks, so it also works under ``httpx.ASGITransport``.
 """
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from collections.abc import Callable
@@ -30,6 +32,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from livehandoff.emulators.dialogflow.engine import SESSION_PATTERN, DetectIntentError, Emulator
+from livehandoff.emulators.dialogflow.faults import DialogflowFaultConfig, DialogflowFaults, google_error
 from livehandoff.emulators.dialogflow.model import Agent
 
 _DETECT_INTENT = re.compile(f"^(?P<session>{SESSION_PATTERN}):detectIntent$")
@@ -37,19 +40,32 @@ _STATUS_BY_CODE = {400: "INVALID_ARGUMENT", 404: "NOT_FOUND", 405: "UNIMPLEMENTE
 
 
 def create_app(
-    agent: Agent, *, threshold: float | None = None, clock: Callable[[], float] = time.monotonic
+    agent: Agent,
+    *,
+    threshold: float | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    faults: DialogflowFaultConfig | None = None,
 ) -> Starlette:
-    """A Starlette app serving ``agent``; ``threshold`` overrides the agent's ``mlMinConfidence``."""
+    """A Starlette app serving ``agent``; ``threshold`` overrides the agent's ``mlMinConfidence``.
+
+    ``app.state.faults`` is the fault switch (:class:`.faults.DialogflowFaults`), on from the start
+    when ``faults`` is given.
+    """
     emulator = Emulator(agent, threshold=threshold, clock=clock)
+    injector = DialogflowFaults(faults)
 
     async def detect_intent(request: Request) -> Response:
         found = _DETECT_INTENT.match(request.path_params["path"])
         if found is None:
             return error_response(404, f"Method not found: {request.url.path}", "NOT_FOUND")
+        session = found.group("session")
+        return await injector.detect_intent(request, lambda: answer(request, session))
+
+    async def answer(request: Request, session: str) -> Response:
         body = await request.body()
         try:
             parsed = types.DetectIntentRequest.from_json(body.decode("utf-8") or "{}")
-            response = emulator.detect_intent(found.group("session"), parsed)
+            response = emulator.detect_intent(session, parsed)
         except (ParseError, UnicodeDecodeError) as exc:
             return error_response(400, f"Invalid JSON payload received. {exc}", "INVALID_ARGUMENT")
         except DetectIntentError as exc:
@@ -61,17 +77,17 @@ def create_app(
         return Response(text, media_type="application/json; charset=UTF-8")
 
     app = Starlette(
-        routes=[Route("/v2/{path:path}", detect_intent, methods=["POST"])],
+        routes=[Route("/v2/{path:path}", detect_intent, methods=["POST"]), *injector.routes()],
         exception_handlers={HTTPException: _http_error},
     )
     app.state.emulator = emulator
+    app.state.faults = injector
     return app
 
 
 def error_response(code: int, message: str, status: str) -> Response:
     """Google's JSON error body."""
-    body = {"error": {"code": code, "message": message, "status": status}}
-    return Response(json.dumps(body), status_code=code, media_type="application/json; charset=UTF-8")
+    return google_error(code, message, status)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

@@ -7,6 +7,7 @@ the agent console (:mod:`.console`).
 """
 
 from livehandoff.emulators.livechat.app import LiveChatEmulator
+from livehandoff.emulators.livechat.faults import ApiFaults, FaultConfig, WebhookFaults, load_faults
 from livehandoff.emulators.livechat.seed import Seed, default_seed, load_seed, parse_seed
 from livehandoff.emulators.livechat.state import Credentials
 from livehandoff.emulators.livechat.testing import AgentConsole, WebhookRecorder
@@ -14,12 +15,16 @@ from livehandoff.emulators.livechat.webhooks import DeliveryAttempt
 
 __all__ = [
     "AgentConsole",
+    "ApiFaults",
     "Credentials",
     "DeliveryAttempt",
+    "FaultConfig",
     "LiveChatEmulator",
     "Seed",
+    "WebhookFaults",
     "WebhookRecorder",
     "default_seed",
+    "load_faults",
     "load_seed",
     "parse_seed",
 ]

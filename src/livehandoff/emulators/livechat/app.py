@@ -12,6 +12,7 @@ LiveChat's real paths (accounts and API hosts on one origin).
     GET  /console                                     agent console page (see :mod:`.console`)
     GET  /console/events?account_id=<id>&pat=<pat>    the console's push channel (server-sent events)
     GET  /console/static/<file>                       the console's script and styles
+    GET|POST|DELETE /emulator/faults                  faults on demand (see :mod:`.faults`; PAT Basic auth)
 
 The app needs no lifespan to work (tests drive it through ``httpx.ASGITransport``); when a server
 runs the lifespan, shutdown cancels pending webhook deliveries.
@@ -37,6 +38,8 @@ from livehandoff.emulators.livechat.changes import ChangeFeed
 from livehandoff.emulators.livechat.chats import ChatService
 from livehandoff.emulators.livechat.desk import Desk
 from livehandoff.emulators.livechat.errors import ApiError, OAuthError
+from livehandoff.emulators.livechat.faults import FaultConfig, FaultInjector
+from livehandoff.emulators.livechat.faults import endpoint as faults_endpoint
 from livehandoff.emulators.livechat.ids import Clock
 from livehandoff.emulators.livechat.notify import Notification, Notifier
 from livehandoff.emulators.livechat.payload import Fields, read_json_object
@@ -51,7 +54,11 @@ DepT = TypeVar("DepT")
 
 
 class LiveChatEmulator:
-    """LiveChat in a box: ``emu.app`` is the ASGI app, ``emu.credentials`` what a bridge needs."""
+    """LiveChat in a box: ``emu.app`` is the ASGI app, ``emu.credentials`` what a bridge needs.
+
+    ``faults`` turns fault injection on from the start; ``emu.faults.configure(...)`` (or
+    ``POST /emulator/faults``) changes it later and ``emu.faults.snapshot()`` counts what was injected.
+    """
 
     def __init__(
         self,
@@ -60,15 +67,19 @@ class LiveChatEmulator:
         retry_delays: Sequence[float] = DEFAULT_RETRY_DELAYS,
         *,
         clock: Clock | None = None,
+        faults: FaultConfig | None = None,
     ) -> None:
         self.state = EmulatorState(seed or default_seed(), clock=clock or time.time)
-        self.webhooks = WebhookDispatcher(self.state, client=webhook_client, retry_delays=retry_delays)
+        self.faults = FaultInjector(faults)
+        self.webhooks = WebhookDispatcher(
+            self.state, client=webhook_client, retry_delays=retry_delays, faults=self.faults
+        )
         self.changes = ChangeFeed()
         chats = ChatService(self.state, Notifier(self._notify))
         self.services = Services(
             state=self.state, chats=chats, desk=Desk(chats), webhooks=self.webhooks, changes=self.changes
         )
-        self.app = build_app(self.services, lifespan=self._lifespan)
+        self.app = build_app(self.services, lifespan=self._lifespan, faults=self.faults)
 
     @property
     def credentials(self) -> Credentials:
@@ -97,24 +108,36 @@ class LiveChatEmulator:
         await self.aclose()
 
 
-def build_app(services: Services, *, lifespan: Callable[[Starlette], Any] | None = None) -> Starlette:
+def build_app(
+    services: Services,
+    *,
+    lifespan: Callable[[Starlette], Any] | None = None,
+    faults: FaultInjector | None = None,
+) -> Starlette:
     """Routes for every host the bridge talks to, and LiveChat-shaped errors for all of them."""
     state = services.state
+    faults = faults or FaultInjector()
     routes = [
         Route("/", _bind(accounts.authorize, state), methods=["GET"]),
-        Route("/v2/token", _bind(accounts.token, state), methods=["POST"]),
-        Route("/v2/customer/token", _bind(accounts.customer_token, state), methods=["POST"]),
+        Route("/v2/token", _accounts(faults, "token", _bind(accounts.token, state)), methods=["POST"]),
         Route(
-            _action_path("customer"),
-            _api(services, customer_api.ACTIONS, customer_api.open_call),
+            "/v2/customer/token",
+            _accounts(faults, "customer_token", _bind(accounts.customer_token, state)),
             methods=["POST"],
         ),
         Route(
-            _action_path("agent"), _api(services, agent_api.ACTIONS, agent_api.open_call), methods=["POST"]
+            _action_path("customer"),
+            _api(services, faults, "customer", customer_api.ACTIONS, customer_api.open_call),
+            methods=["POST"],
+        ),
+        Route(
+            _action_path("agent"),
+            _api(services, faults, "agent", agent_api.ACTIONS, agent_api.open_call),
+            methods=["POST"],
         ),
         Route(
             _action_path("configuration"),
-            _api(services, configuration_api.ACTIONS, configuration_api.open_call),
+            _api(services, faults, "configuration", configuration_api.ACTIONS, configuration_api.open_call),
             methods=["POST"],
         ),
         Route(
@@ -130,6 +153,7 @@ def build_app(services: Services, *, lifespan: Callable[[Starlette], Any] | None
         Route("/console", _bind(console.page, services), methods=["GET"]),
         Route("/console/events", _bind(console.events, services), methods=["GET"]),
         Mount("/console/static", StaticFiles(directory=console.STATIC_DIR), name="console-static"),
+        Route("/emulator/faults", _faults_endpoint(services, faults), methods=["GET", "POST", "DELETE"]),
         Route(
             "/{version}/{api}/action/{method}", unsupported, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]
         ),
@@ -139,7 +163,9 @@ def build_app(services: Services, *, lifespan: Callable[[Starlette], Any] | None
         OAuthError: _oauth_error,
         HTTPException: _http_error,
     }
-    return Starlette(routes=routes, exception_handlers=handlers, lifespan=lifespan)
+    app = Starlette(routes=routes, exception_handlers=handlers, lifespan=lifespan)
+    app.state.faults = faults
+    return app
 
 
 def _action_path(api: str) -> str:
@@ -156,10 +182,30 @@ def _bind(
 
 
 def _api(
-    services: Services, actions: Mapping[str, Action[CallT]], open_call: Callable[[Request, Services], CallT]
+    services: Services,
+    faults: FaultInjector,
+    api: str,
+    actions: Mapping[str, Action[CallT]],
+    open_call: Callable[[Request, Services], CallT],
 ) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
-        return await dispatch_action(request, services, actions, open_call)
+        return await dispatch_action(request, services, actions, open_call, faults=faults, api=api)
+
+    return endpoint
+
+
+def _accounts(
+    faults: FaultInjector, name: str, handler: Callable[[Request], Awaitable[Response]]
+) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(request: Request) -> Response:
+        return await faults.accounts_call(request, name, lambda: handler(request))
+
+    return endpoint
+
+
+def _faults_endpoint(services: Services, faults: FaultInjector) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(request: Request) -> Response:
+        return await faults_endpoint(request, services, faults)
 
     return endpoint
 
@@ -169,15 +215,28 @@ async def dispatch_action(
     services: Services,
     actions: Mapping[str, Action[CallT]],
     open_call: Callable[[Request, Services], CallT],
+    *,
+    faults: FaultInjector | None = None,
+    api: str = "customer",
 ) -> Response:
-    """Every API request passes here: method lookup, authentication, body, handler."""
+    """Every API request passes here: method lookup, injected faults, authentication, body, handler.
+
+    Faults are decided before authentication and the method run, so an injected error leaves the
+    state as it was, as a real overloaded front end would.
+    """
     method = request.path_params["method"]
     action = actions.get(method)
     if action is None:
         raise ApiError("not_found", f"Method not found: {method}")
-    call = open_call(request, services)
-    body = Fields(await read_json_object(request))
-    return JSONResponse(action(call, body))
+
+    async def apply() -> Response:
+        call = open_call(request, services)
+        body = Fields(await read_json_object(request))
+        return JSONResponse(action(call, body))
+
+    if faults is None:
+        return await apply()
+    return await faults.api_call(request, api, method, apply)
 
 
 async def unsupported(request: Request) -> Response:

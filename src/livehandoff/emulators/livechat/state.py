@@ -3,10 +3,10 @@
 Everything lives in memory. Chat life (routing, events) is in :mod:`.chats` and :mod:`.routing`;
 this module owns who exists and which tokens open what.
 
-Fault injection (error rates, 429 with ``Retry-After``, latency, duplicated or reordered webhooks)
-is meant to be added beside this state without touching it: every API request passes through
-one dispatcher (:func:`.app.dispatch_action`) and every webhook attempt through one method
-(:meth:`.webhooks.WebhookDispatcher.attempt`), and time comes from the injected ``clock``.
+Fault injection (:mod:`.faults`: error rates, 429 with ``Retry-After``, latency, hangs, duplicated
+or reordered webhooks) lives beside this state without touching it: every API request passes
+through one dispatcher (:func:`.app.dispatch_action`), every webhook delivery follows a plan drawn
+when the change happens (:class:`.webhooks.DeliveryPlan`), and time comes from the injected ``clock``.
 """
 
 from __future__ import annotations

@@ -6,6 +6,11 @@ official Python parser requires the key). Only HTTP 200 counts as delivered; any
 a timeout (10 s) or a transport error is retried after each of ``retry_delays`` (three retries
 within about a minute by default). Deliveries run as independent tasks, so like LiveChat's
 they may arrive out of order.
+
+Injected faults (:mod:`.faults`) reach a delivery as its :class:`DeliveryPlan`, decided when the
+change happens: a delay before the first attempt, holding it back until a later delivery of the
+same chat has been sent (reordering), losing its first attempts (they are logged, not sent, and
+the normal retries deliver it), and sending it once more after it was delivered (duplication).
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import structlog
@@ -39,11 +44,45 @@ class DeliveryAttempt:
     attempt: int
     status: int | None
     error: str | None = None
+    fault: str | None = None
+    """``"drop"`` (not sent) or ``"duplicate"`` (sent again) when an injected fault made this attempt."""
 
     @property
     def delivered(self) -> bool:
         """Only 200 counts (reference §5.1)."""
         return self.status == 200
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryPlan:
+    """How one delivery departs from a faithful one; the defaults do not.
+
+    ``order_key`` and ``sequence`` place it among the deliveries of its chat to the same URL, so
+    that a held-back delivery knows when a later one has overtaken it.
+    """
+
+    order_key: tuple[str, str] = ("", "")
+    sequence: int = 0
+    delay: float = 0.0
+    hold: float = 0.0
+    drops: int = 0
+    duplicate: bool = False
+
+
+class DeliveryFaults(Protocol):
+    """The fault injector as the dispatcher sees it."""
+
+    def plan_delivery(self, webhook: Webhook, note: Notification) -> DeliveryPlan:
+        """Decide, at the moment of the change, how this delivery misbehaves."""
+        ...
+
+    async def wait_overtaken(self, plan: DeliveryPlan) -> None:
+        """Return once a later delivery of the same chat was sent, or after ``plan.hold`` seconds."""
+        ...
+
+    def sent(self, plan: DeliveryPlan) -> None:
+        """A delivery was POSTed: deliveries of its chat held back before it may go."""
+        ...
 
 
 class WebhookDispatcher:
@@ -56,8 +95,10 @@ class WebhookDispatcher:
         client: httpx.AsyncClient | None = None,
         retry_delays: Sequence[float] = DEFAULT_RETRY_DELAYS,
         timeout: float = DELIVERY_TIMEOUT,
+        faults: DeliveryFaults | None = None,
     ) -> None:
         self._state = state
+        self._faults = faults
         self._client = client
         self._owned_client: httpx.AsyncClient | None = None
         self.retry_delays = tuple(retry_delays)
@@ -85,38 +126,66 @@ class WebhookDispatcher:
                 "payload": note.payload,
                 "additional_data": additional_data(webhook, note),
             }
-            self._schedule(webhook, envelope)
+            plan = self._faults.plan_delivery(webhook, note) if self._faults else DeliveryPlan()
+            self._schedule(webhook, envelope, plan)
 
-    def _schedule(self, webhook: Webhook, envelope: dict[str, Any]) -> None:
-        task = asyncio.get_running_loop().create_task(self._deliver(webhook, envelope))
+    def _schedule(self, webhook: Webhook, envelope: dict[str, Any], plan: DeliveryPlan) -> None:
+        task = asyncio.get_running_loop().create_task(self._deliver(webhook, envelope, plan))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _deliver(self, webhook: Webhook, envelope: dict[str, Any]) -> None:
+    async def _deliver(self, webhook: Webhook, envelope: dict[str, Any], plan: DeliveryPlan) -> None:
+        if plan.delay > 0:
+            await asyncio.sleep(plan.delay)
+        if plan.hold > 0 and self._faults is not None:
+            await self._faults.wait_overtaken(plan)
         delays = (0.0, *self.retry_delays)
         for number, delay in enumerate(delays, start=1):
             if delay > 0:
                 await asyncio.sleep(delay)
-            if await self.attempt(webhook, envelope, number):
+            if number <= plan.drops:
+                self._record(webhook, number, None, "lost before sending", fault="drop")
+                continue
+            delivered = await self.attempt(webhook, envelope, number)
+            if self._faults is not None:
+                self._faults.sent(plan)
+            if delivered:
+                if plan.duplicate:
+                    await self.attempt(webhook, envelope, number, fault="duplicate")
                 return
         log.warning("webhook.undelivered", webhook_id=webhook.id, action=webhook.action, attempts=len(delays))
 
-    async def attempt(self, webhook: Webhook, envelope: dict[str, Any], number: int) -> bool:
-        """One POST; the single place where delivery faults could later be injected."""
+    async def attempt(
+        self, webhook: Webhook, envelope: dict[str, Any], number: int, *, fault: str | None = None
+    ) -> bool:
+        """One POST of one envelope; ``fault`` marks a copy sent by fault injection."""
         client = self._client or self._own_client()
         try:
             response = await client.post(webhook.url, json=envelope, timeout=self.timeout)
         except Exception as exc:  # any failure of the receiver is "no 200" to LiveChat
-            self._record(webhook, number, None, f"{type(exc).__name__}: {exc}")
+            self._record(webhook, number, None, f"{type(exc).__name__}: {exc}", fault=fault)
             return False
-        self._record(webhook, number, response.status_code, None)
+        self._record(webhook, number, response.status_code, None, fault=fault)
         return response.status_code == 200
 
-    def _record(self, webhook: Webhook, number: int, status: int | None, error: str | None) -> None:
-        attempt = DeliveryAttempt(webhook.id, webhook.action, webhook.url, number, status, error)
+    def _record(
+        self,
+        webhook: Webhook,
+        number: int,
+        status: int | None,
+        error: str | None,
+        *,
+        fault: str | None = None,
+    ) -> None:
+        attempt = DeliveryAttempt(webhook.id, webhook.action, webhook.url, number, status, error, fault)
         self.attempts.append(attempt)
         log.debug(
-            "webhook.attempt", webhook_id=webhook.id, action=webhook.action, attempt=number, status=status
+            "webhook.attempt",
+            webhook_id=webhook.id,
+            action=webhook.action,
+            attempt=number,
+            status=status,
+            fault=fault,
         )
 
     def _own_client(self) -> httpx.AsyncClient:
