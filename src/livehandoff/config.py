@@ -6,12 +6,27 @@ This module is the only reader of ``os.environ``. Every setting has the ``LIVEHA
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from livehandoff.domain.handoff import HandoffPolicy
+
+_QUERY_PASSWORD = re.compile(r"(?i)([?&]password=)[^&]*")
+
+
+def without_password(url: str) -> str:
+    """``url`` with any password (``user:password@`` or ``?password=``) replaced by ``***``."""
+    scheme, separator, rest = url.partition("://")
+    if separator:
+        netloc, slash, path = rest.partition("/")
+        userinfo, at, host = netloc.rpartition("@")
+        if at and ":" in userinfo:
+            url = f"{scheme}://{userinfo.partition(':')[0]}:***@{host}{slash}{path}"
+    return _QUERY_PASSWORD.sub(r"\1***", url)
+
 
 DEFAULT_HANDOFF_NAMES = (
     "handoff",
@@ -28,7 +43,12 @@ class Settings(BaseSettings):
     """Everything livehandoff can be told. Immutable once built."""
 
     model_config = SettingsConfigDict(
-        env_prefix="LIVEHANDOFF_", frozen=True, extra="ignore", populate_by_name=True
+        env_prefix="LIVEHANDOFF_",
+        frozen=True,
+        extra="ignore",
+        populate_by_name=True,
+        # A validation error would otherwise quote what it was given, secrets included.
+        hide_input_in_errors=True,
     )
 
     # --- the bridge itself
@@ -42,6 +62,14 @@ class Settings(BaseSettings):
     http_timeout_seconds: float = Field(default=15.0, gt=0)
     allowed_origins: tuple[str, ...] = ()
     """Web origins allowed to call the customer API from a browser (CORS); ``*`` allows any."""
+    max_body_bytes: int = Field(default=65536, ge=1024)
+    """Largest request body of the customer API and the fulfillment webhooks; larger ones get a 413."""
+    max_webhook_body_bytes: int = Field(default=1048576, ge=1024)
+    """Largest LiveChat webhook body: ``incoming_chat`` deliveries carry whole threads."""
+    rate_limit_per_client: int = Field(default=120, ge=0)
+    """Customer API requests per minute from one client address (0: no limit)."""
+    rate_limit_per_conversation: int = Field(default=30, ge=0)
+    """Customer messages per minute into one conversation (0: no limit)."""
 
     # --- Dialogflow
     dialogflow_edition: Literal["es", "cx"] = "es"
@@ -127,6 +155,8 @@ class Settings(BaseSettings):
         for name, value in self.model_dump().items():
             if isinstance(value, SecretStr):
                 view[name] = "**********" if value.get_secret_value() else ""
+            elif name == "database_url":
+                view[name] = without_password(value)
             elif isinstance(value, tuple):
                 view[name] = list(value)
             else:

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 from livehandoff.devstack import bind
 
@@ -88,3 +89,59 @@ async def test_invalid_configuration_is_refused_with_a_message() -> None:
     _, err = await asyncio.wait_for(process.communicate(), timeout=60)
     assert process.returncode != 0
     assert b"port" in err
+
+
+SECRETS = {
+    "LIVEHANDOFF_LIVECHAT_CLIENT_SECRET": "cli-client-secret-4e7a",
+    "LIVEHANDOFF_LIVECHAT_REFRESH_TOKEN": "cli-refresh-token-9b1c",
+    "LIVEHANDOFF_LIVECHAT_WEBHOOK_SECRET": "cli-webhook-secret-2d8f",
+    "LIVEHANDOFF_DIALOGFLOW_WEBHOOK_PASSWORD": "cli-fulfillment-password-6c3e",
+    "LIVEHANDOFF_DIALOGFLOW_WEBHOOK_TOKEN": "cli-fulfillment-token-1a5b",
+}
+DATABASE_PASSWORD = "cli-database-password-8f2d"
+
+
+async def check(**extra: str) -> tuple[int, bytes, bytes]:
+    env = {
+        **os.environ,
+        **SECRETS,
+        "LIVEHANDOFF_DATABASE_URL": f"postgresql+asyncpg://bridge:{DATABASE_PASSWORD}@db.internal/livehandoff",
+        **extra,
+    }
+    process = await asyncio.create_subprocess_exec(
+        *CLI, "check", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env
+    )
+    out, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode is not None
+    return process.returncode, out, err
+
+
+async def test_check_shows_no_secret_and_no_database_password() -> None:
+    code, out, err = await check()
+    assert code == 0, err
+    for secret in [*SECRETS.values(), DATABASE_PASSWORD]:
+        assert secret.encode() not in out + err
+    shown = json.loads(out)
+    for variable in SECRETS:
+        assert shown[variable.removeprefix("LIVEHANDOFF_").lower()] == "**********"
+    assert shown["database_url"] == "postgresql+asyncpg://bridge:***@db.internal/livehandoff"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "named"),
+    [
+        ("LIVEHANDOFF_DIALOGFLOW_EDITION", "cx", b"LIVEHANDOFF_DIALOGFLOW_AGENT_ID"),
+        ("LIVEHANDOFF_PORT", "not-a-port", b"port"),
+        ("LIVEHANDOFF_HANDOFF_GROUPS", '{"billing": "cli-secret-pasted-here"}', b"handoff_groups"),
+    ],
+)
+async def test_an_invalid_configuration_is_explained_without_quoting_it(
+    variable: str, value: str, named: bytes
+) -> None:
+    """Pydantic quotes the input of a failed check; for a check of the whole model that is every setting."""
+    code, out, err = await check(**{variable: value})
+    assert code != 0
+    assert named in err
+    assert b"input_value" not in err
+    for secret in [*SECRETS.values(), DATABASE_PASSWORD, "cli-secret-pasted-here"]:
+        assert secret.encode() not in out + err

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -15,15 +16,20 @@ from livehandoff import __version__
 from livehandoff.config import Settings
 from livehandoff.web import customer_api, fulfillment, webhooks
 from livehandoff.web.errors import install_error_handlers
-from livehandoff.web.services import Services, open_services
+from livehandoff.web.limits import BodySizeLimit
+from livehandoff.web.ratelimit import ClientRateLimit, InMemoryRateLimiter, RateLimiter
+from livehandoff.web.services import WEBHOOK_PATH, Services, open_services
 
 STATIC_DIR = Path(__file__).parent / "static"
 """Files for browsers, served at ``/static/``: the customer widget ``widget.js``, the demo shop page and
 page scripts. They are package files, so they ship in the wheel."""
 
 
-def create_app(settings: Settings, *, services: Services | None = None) -> FastAPI:
-    """Build the app. Without ``services`` the lifespan opens them from ``settings`` and closes them."""
+def create_app(
+    settings: Settings, *, services: Services | None = None, rate_limiter: RateLimiter | None = None
+) -> FastAPI:
+    """Build the app. Without ``services`` the lifespan opens them from ``settings`` and closes them;
+    without ``rate_limiter`` the rate limits are counted in this process."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -45,10 +51,13 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
     )
     if services is not None:
         app.state.services = services
+    app.state.rate_limiter = InMemoryRateLimiter() if rate_limiter is None else rate_limiter
     install_error_handlers(app)
     app.include_router(customer_api.router)
     app.include_router(webhooks.router)
     app.include_router(fulfillment.router)
+    _install_limits(app, settings, app.state.rate_limiter)
+    _document_message_limit(app, settings.max_message_chars)
     _install_cors(app, settings.allowed_origins)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
@@ -61,6 +70,32 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
         return JSONResponse({"status": "ok"})
 
     return app
+
+
+def _install_limits(app: FastAPI, settings: Settings, limiter: RateLimiter) -> None:
+    """Refuse over-budget clients before reading their bodies, and over-size bodies before any route.
+
+    Added before CORS, so CORS wraps them and a page can read their 413 and 429 answers too.
+    """
+    app.add_middleware(
+        BodySizeLimit,
+        limit=settings.max_body_bytes,
+        path_limits={WEBHOOK_PATH: settings.max_webhook_body_bytes},
+    )
+    app.add_middleware(ClientRateLimit, limiter=limiter, per_minute=settings.rate_limit_per_client)
+
+
+def _document_message_limit(app: FastAPI, max_chars: int) -> None:
+    """The served document states this deployment's message limit rather than the schema's ceiling, so
+    a client generated from it (or a fuzzer) knows which texts are accepted."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        document = generate()
+        document["components"]["schemas"]["PostMessage"]["properties"]["text"]["maxLength"] = max_chars
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _install_cors(app: FastAPI, origins: tuple[str, ...]) -> None:

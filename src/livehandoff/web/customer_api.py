@@ -15,7 +15,8 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from livehandoff.bridge import Bridge
 from livehandoff.domain.model import Conversation, CustomerProfile, FeedEvent
 from livehandoff.errors import InvalidToken
-from livehandoff.web.errors import error_response
+from livehandoff.web.errors import error_response, rate_limited_response
+from livehandoff.web.ratelimit import RateLimiter, conversation_budget
 from livehandoff.web.schemas import (
     AgentOut,
     ConversationCreated,
@@ -31,16 +32,34 @@ from livehandoff.web.services import Services
 router = APIRouter(prefix="/v1/conversations", tags=["customer"])
 
 KEEPALIVE_SECONDS = 15.0
+LIMITS: dict[int | str, dict[str, Any]] = {
+    413: {"model": ErrorOut, "description": "Body larger than LIVEHANDOFF_MAX_BODY_BYTES"},
+    429: {
+        "model": ErrorOut,
+        "description": "Too many requests from this client or into this conversation",
+        "headers": {"Retry-After": {"description": "Whole seconds to wait", "schema": {"type": "integer"}}},
+    },
+}
+UNREADABLE: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorOut, "description": "The body or a header cannot be read (e.g. not UTF-8)"},
+}
 ERRORS: dict[int | str, dict[str, Any]] = {
+    **UNREADABLE,
     401: {"model": ErrorOut, "description": "Missing or wrong token"},
     404: {"model": ErrorOut, "description": "No such conversation"},
     422: {"model": ErrorOut, "description": "Invalid body"},
+    **LIMITS,
 }
 
 
 def _services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
+
+
+def _rate_limiter(request: Request) -> RateLimiter:
+    limiter: RateLimiter = request.app.state.rate_limiter
+    return limiter
 
 
 def _bearer(authorization: str | None, token: str | None) -> str | None:
@@ -61,7 +80,12 @@ async def _authorized(
     return await bridge.authorize(conversation_id, bearer)
 
 
-@router.post("", status_code=201, response_model=ConversationCreated, responses={422: ERRORS[422]})
+@router.post(
+    "",
+    status_code=201,
+    response_model=ConversationCreated,
+    responses={**UNREADABLE, 422: ERRORS[422], **LIMITS},
+)
 async def create_conversation(
     request: Request, body: Annotated[CreateConversation | None, Body()] = None
 ) -> ConversationCreated:
@@ -84,12 +108,21 @@ async def post_message(
     body: PostMessage,
     authorization: Annotated[str | None, Header()] = None,
 ) -> MessageAccepted | JSONResponse:
-    """Send the customer's message. It is stored before the 202; the reply arrives as events."""
+    """Send the customer's message. It is stored before the 202; the reply arrives as events.
+
+    Only messages that would be stored count against the conversation's budget, and only once the
+    token is checked, so someone without the token cannot use it up.
+    """
     services = _services(request)
     await _authorized(services.bridge, conversation_id, authorization, None)
     limit = services.settings.max_message_chars
     if len(body.text) > limit:
         return error_response(422, "validation", f"text is longer than {limit} characters")
+    wait = await conversation_budget(
+        _rate_limiter(request), conversation_id, services.settings.rate_limit_per_conversation
+    )
+    if wait > 0:
+        return rate_limited_response(wait)
     message_id = await services.bridge.post_customer_message(conversation_id, body.text)
     return MessageAccepted(id=message_id)
 
@@ -132,7 +165,11 @@ async def get_conversation(
     "/{conversation_id}/events",
     response_class=StreamingResponse,
     response_model=None,
-    responses={200: {"content": {"text/event-stream": {}}, "description": "Server-sent events"}, **ERRORS},
+    responses={
+        200: {"content": {"text/event-stream": {}}, "description": "Server-sent events"},
+        **ERRORS,
+        400: {"model": ErrorOut, "description": "Last-Event-ID is not a non-negative integer"},
+    },
 )
 async def stream_events(
     request: Request,

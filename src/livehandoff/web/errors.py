@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -17,11 +18,22 @@ STATUS_TYPES = {
     404: "not_found",
     405: "method_not_allowed",
     413: "too_large",
+    429: "rate_limited",
 }
 
 
 def error_response(status: int, error_type: str, message: str, **extra: Any) -> JSONResponse:
     return JSONResponse({"error": {"type": error_type, "message": message, **extra}}, status_code=status)
+
+
+def rate_limited_response(wait_seconds: float) -> JSONResponse:
+    """``429`` with ``Retry-After`` in whole seconds, rounded up: a client that waits that long gets in."""
+    seconds = max(1, math.ceil(wait_seconds))
+    response = error_response(
+        429, "rate_limited", f"too many requests; retry in {seconds} s", retry_after=seconds
+    )
+    response.headers["retry-after"] = str(seconds)
+    return response
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -38,7 +50,9 @@ def install_error_handlers(app: FastAPI) -> None:
     async def http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, HTTPException)
         error_type = STATUS_TYPES.get(exc.status_code, "error")
-        return error_response(exc.status_code, error_type, str(exc.detail))
+        response = error_response(exc.status_code, error_type, str(exc.detail))
+        response.headers.update(exc.headers or {})  # e.g. the ``Allow`` of a 405
+        return response
 
     async def not_found(request: Request, exc: Exception) -> JSONResponse:
         return error_response(404, "not_found", "no such conversation")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 LANGUAGE_PATTERN = r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})?$"
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
@@ -46,11 +46,21 @@ class PostMessage(BaseModel):
         return value
 
 
+def _json_integer(value: object) -> object:
+    """JSON Schema's integer: ``7`` and ``7.0``, but not ``true`` or ``"7"``, which pydantic would read as 1
+    and 7."""
+    if isinstance(value, bool | str):
+        raise ValueError("must be an integer")
+    return value
+
+
 class Delivered(BaseModel):
     """Body of ``POST /v1/conversations/{id}/delivered``."""
 
     model_config = ConfigDict(extra="forbid")
-    seq: Annotated[int, Field(ge=0, description="The last event the customer was shown")]
+    seq: Annotated[
+        int, Field(ge=0, description="The last event the customer was shown"), BeforeValidator(_json_integer)
+    ]
 
 
 class MessageAccepted(BaseModel):
@@ -72,9 +82,16 @@ class ConversationOut(BaseModel):
     transcript: list[dict[str, Any]]
 
 
+class ErrorDetail(BaseModel):
+    location: str
+    problem: str
+
+
 class ErrorBody(BaseModel):
-    type: str
+    type: str = Field(description="bad_request, unauthorized, not_found, too_large, validation, rate_limited")
     message: str
+    details: list[ErrorDetail] | None = Field(default=None, description="validation: what is wrong where")
+    retry_after: int | None = Field(default=None, description="rate_limited: seconds to wait")
 
 
 class ErrorOut(BaseModel):

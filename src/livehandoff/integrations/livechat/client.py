@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 import httpx
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ConfigDict, TypeAdapter, ValidationError
 
 from livehandoff.errors import (
     ChatInactive,
@@ -49,7 +49,7 @@ _RESUME_CHAT = TypeAdapter(wire.ResumeChatResponse)
 _SEND_EVENT = TypeAdapter(wire.SendEventResponse)
 _CHAT = TypeAdapter(wire.Chat)
 _LIST_CHATS = TypeAdapter(wire.ListChatsResponse)
-_WEBHOOKS = TypeAdapter(list[wire.WebhookInfo])
+_WEBHOOKS = TypeAdapter(list[wire.WebhookInfo], config=ConfigDict(hide_input_in_errors=True))
 _REGISTERED = TypeAdapter(wire.RegisterWebhookResponse)
 
 
@@ -185,12 +185,14 @@ def map_failure(what: str, failure: httpx.Response | httpx.TransportError) -> De
 
     ``what`` names the API method. Branching is on LiveChat's ``error.type`` first, HTTP status second,
     because v3 does not document the status of each error type. Messages carry the method, the error
-    type and LiveChat's own short message; never a token.
+    type and LiveChat's own short message; never a token: should LiveChat's message quote a credential
+    the request carried, it is cut out.
     """
     if isinstance(failure, httpx.TransportError):
         return DeskUnavailable(f"{what}: LiveChat could not be reached ({type(failure).__name__})")
     status = failure.status_code
     error_type, detail, oauth = _error_fields(_json_body(failure))
+    error_type, detail = (_short(_without_credentials(text, failure)) for text in (error_type, detail))
     message = f"{what} failed: {error_type or f'HTTP {status}'}" + (f" ({detail})" if detail else "")
     if error_type == "too_many_requests" or status == 429:
         retry_after = _retry_after(failure.headers.get("Retry-After"))
@@ -219,7 +221,7 @@ def _by_type(message: str, error_type: str, status: int) -> DeskError:
 
 
 def _error_fields(body: Any) -> tuple[str, str, bool]:
-    """``(error_type, short detail, is_oauth)`` from either error shape, or empty strings."""
+    """``(error_type, detail, is_oauth)`` from either error shape, or empty strings."""
     if not isinstance(body, dict):
         return "", "", False
     try:
@@ -227,12 +229,33 @@ def _error_fields(body: Any) -> tuple[str, str, bool]:
     except ValidationError:
         pass
     else:
-        return api.error.type, _short(api.error.message), False
+        return api.error.type, api.error.message, False
     try:
         oauth = wire.AccountsError.model_validate(body)
     except ValidationError:
         return "", "", False
-    return oauth.oauth_exception, _short(oauth.exception_description), True
+    return oauth.oauth_exception, oauth.exception_description, True
+
+
+_FORM_CREDENTIALS = ("client_secret", "refresh_token", "code")
+
+
+def _without_credentials(text: str, response: httpx.Response) -> str:
+    """``text`` with every credential the request carried (bearer token, OAuth form secrets) cut out."""
+    try:
+        request = response.request
+    except RuntimeError:  # a response built by hand has no request, so nothing to cut
+        return text
+    credentials = []
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and token:
+        credentials.append(token)
+    if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        form = httpx.QueryParams(request.content.decode())
+        credentials.extend(form[name] for name in _FORM_CREDENTIALS if form.get(name))
+    for credential in credentials:
+        text = text.replace(credential, "***")
+    return text
 
 
 def _is_error_body(body: Any) -> bool:
