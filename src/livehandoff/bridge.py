@@ -7,18 +7,18 @@ together, say). Saves also check the stored version, which keeps several instanc
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import secrets
 import uuid
-from collections.abc import Coroutine, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
 
+from livehandoff.delivery import Deliveries, RetryLater, backoff
 from livehandoff.domain.handoff import HandoffPolicy, HandoffSignal, transcript_since_last_handoff
 from livehandoff.domain.machine import (
     AskBot,
@@ -27,6 +27,8 @@ from livehandoff.domain.machine import (
     Command,
     CustomerMessageDue,
     CustomerSaid,
+    DeskDelivered,
+    DeskDeliveryDeferred,
     DeskDeliveryFailed,
     DeskOpened,
     DeskRefused,
@@ -46,11 +48,21 @@ from livehandoff.domain.model import (
     DeskEvent,
     FeedEvent,
     HandoffRequest,
+    OutboxItem,
     State,
     desk_event_from_json,
     desk_event_to_json,
 )
-from livehandoff.errors import BotError, ChatInactive, DeskError, GroupsOffline, InvalidToken
+from livehandoff.errors import (
+    BotError,
+    ChatInactive,
+    DeskAuthError,
+    DeskError,
+    DeskRateLimited,
+    DeskUnavailable,
+    GroupsOffline,
+    InvalidToken,
+)
 from livehandoff.locks import KeyedLocks
 from livehandoff.ports import AgentDesk, BotEngine, Clock, ConversationStore, CustomerFeed, Subscription
 
@@ -113,6 +125,7 @@ class Bridge:
         feed: CustomerFeed,
         options: BridgeOptions,
         clock: Clock | None = None,
+        retry_delay: Callable[[int, float | None], float] = backoff,
     ) -> None:
         self._store = store
         self._bot = bot
@@ -120,8 +133,9 @@ class Bridge:
         self._feed = feed
         self._options = options
         self._clock = clock or SystemClock()
+        self._retry_delay = retry_delay
         self._locks = KeyedLocks()
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._deliveries = Deliveries(self._deliver_next, store.pending_outbox)
 
     # --- customer side ------------------------------------------------------------------------
 
@@ -162,11 +176,11 @@ class Bridge:
         return conversation
 
     async def post_customer_message(self, conversation_id: str, text: str) -> str:
-        """Store the customer's message, then route it in the background. Returns the message id."""
+        """Store the customer's message with its outbox row, then route it in the background."""
         message_id = f"msg_{uuid.uuid4().hex}"
         async with self._locks.hold(conversation_id):
             await self._apply(conversation_id, CustomerSaid(message_id, text))
-        self._spawn(self._route(conversation_id, CustomerMessageDue(message_id, text)))
+        self._deliveries.kick(conversation_id)
         return message_id
 
     async def events_after(self, conversation_id: str, after_seq: int) -> list[FeedEvent]:
@@ -191,12 +205,15 @@ class Bridge:
             with_bot = (await self._store.load(conversation_id)).state not in DESK_STATES
             message_id = f"msg_{uuid.uuid4().hex}"
             if text.strip():
-                await self._apply(conversation_id, CustomerSaid(message_id, text))
+                # With an agent the text is queued like any customer message (the webhook must answer
+                # within seconds); with the bot, Dialogflow already answered it.
+                await self._apply(conversation_id, CustomerSaid(message_id, text, route_later=not with_bot))
             if with_bot:
                 await self._apply(conversation_id, BotAnswered(turn))
-            elif text.strip():
-                await self._apply(conversation_id, CustomerMessageDue(message_id, text))
-            return await self._fulfillment_reply(conversation_id, bot_answered=with_bot)
+            reply = await self._fulfillment_reply(conversation_id, bot_answered=with_bot)
+        if not with_bot:
+            self._deliveries.kick(conversation_id)
+        return reply
 
     async def _create_for_session(self, session: str, language: str) -> str:
         conversation, _ = await self.start_conversation(
@@ -289,9 +306,46 @@ class Bridge:
 
     # --- the loop ----------------------------------------------------------------------------
 
-    async def _route(self, conversation_id: str, event: CustomerMessageDue) -> None:
+    async def _deliver_next(self, conversation_id: str) -> float | None:
+        """Route the conversation's oldest queued message if it is due (see ``delivery.DeliverNext``)."""
         async with self._locks.hold(conversation_id):
-            await self._apply(conversation_id, event)
+            item = await self._store.next_outbox(conversation_id)
+            if item is None or item.id is None:
+                return None
+            now = self._clock.now()
+            wait = (item.next_attempt_at - now).total_seconds()
+            if wait > 0:
+                return wait
+            try:
+                await self._apply(
+                    conversation_id, CustomerMessageDue(item.message_id, item.text, item.attempts)
+                )
+            except RetryLater as retry:
+                return await self._defer(item, retry.reason, retry.retry_after)
+            except Exception as exc:
+                # A bug or an unexpected upstream answer: keep the message, back off, and let the
+                # log say why, rather than blocking the conversation's queue in a tight loop.
+                log.error("relay.failed_unexpectedly", conversation_id=conversation_id, error=repr(exc))
+                return await self._defer(item, type(exc).__name__, None)
+            await self._store.finish_outbox(item.id)
+            if item.attempts > 0:
+                await self._apply(conversation_id, DeskDelivered(item.message_id))
+            return 0.0
+
+    async def _defer(self, item: OutboxItem, reason: str, retry_after: float | None) -> float:
+        """Keep ``item`` queued for another attempt; the customer hears once that it is waiting."""
+        assert item.id is not None
+        delay = self._retry_delay(item.attempts, retry_after)
+        next_at = self._clock.now() + timedelta(seconds=delay)
+        await self._store.reschedule_outbox(
+            item.id, attempts=item.attempts + 1, next_attempt_at=next_at, error=reason
+        )
+        log.info(
+            "relay.deferred", conversation_id=item.conversation_id, attempts=item.attempts + 1, why=reason
+        )
+        if item.attempts == 0:
+            await self._apply(item.conversation_id, DeskDeliveryDeferred(item.message_id))
+        return delay
 
     async def _apply(self, conversation_id: str, event: Event, *, dedupe_key: str | None = None) -> None:
         """Decide on ``event`` and on every event its commands produce, saving after each step.
@@ -306,11 +360,17 @@ class Bridge:
             if decision.ignored is not None:
                 log.info("conversation.event_ignored", conversation_id=conversation_id, why=decision.ignored)
                 continue
-            stored = await self._store.save(
-                decision.conversation,
-                decision.events,
-                expected_version=conversation.version,
-                dedupe_key=dedupe_key,
+            unchanged = decision.conversation == conversation and not (decision.events or decision.outbox)
+            stored = (
+                []
+                if unchanged and dedupe_key is None
+                else await self._store.save(
+                    decision.conversation,
+                    decision.events,
+                    expected_version=conversation.version,
+                    dedupe_key=dedupe_key,
+                    enqueue=decision.outbox,
+                )
             )
             dedupe_key = None
             if stored:
@@ -337,8 +397,8 @@ class Bridge:
                 return await self._notify_bot(conversation, name, parameters, memory)
             case OpenDeskChat(signal=signal):
                 return await self._open_desk_chat(conversation, signal)
-            case SendToDesk(message_id=message_id, text=text):
-                return await self._send_to_desk(conversation, message_id, text)
+            case SendToDesk(message_id=message_id, text=text, maybe_sent=maybe_sent):
+                return await self._send_to_desk(conversation, message_id, text, maybe_sent)
 
     async def _ask_bot(self, conversation: Conversation, text: str) -> Event:
         try:
@@ -401,37 +461,42 @@ class Bridge:
         )
         return DeskOpened(chat)
 
-    async def _send_to_desk(self, conversation: Conversation, message_id: str, text: str) -> Event | None:
+    async def _send_to_desk(
+        self, conversation: Conversation, message_id: str, text: str, maybe_sent: bool
+    ) -> Event | None:
+        """Relay to LiveChat. Failures that pass (outage, rate limit, token trouble) raise ``RetryLater``;
+        a closed chat is the state machine's to resolve; anything else is told to the customer."""
         if conversation.desk_customer_id is None or conversation.desk_chat_id is None:
             return DeskDeliveryFailed(message_id, text, chat_inactive=True)
         try:
             await self._desk.send_message(
-                customer_id=conversation.desk_customer_id, chat_id=conversation.desk_chat_id, text=text
+                customer_id=conversation.desk_customer_id,
+                chat_id=conversation.desk_chat_id,
+                text=text,
+                message_id=message_id,
+                maybe_sent=maybe_sent,
             )
         except ChatInactive:
             return DeskDeliveryFailed(message_id, text, chat_inactive=True)
+        except DeskRateLimited as exc:
+            raise RetryLater("too_many_requests", retry_after=exc.retry_after) from exc
+        except (DeskUnavailable, DeskAuthError) as exc:
+            raise RetryLater(exc.error_type or type(exc).__name__) from exc
         except DeskError as exc:
-            log.warning("relay.failed", conversation_id=conversation.id, error_type=exc.error_type)
+            log.warning("relay.refused", conversation_id=conversation.id, error_type=exc.error_type)
             return DeskDeliveryFailed(message_id, text)
         return None
 
-    # --- background work -----------------------------------------------------------------------
+    # --- lifecycle -------------------------------------------------------------------------------
 
-    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.ensure_future(coroutine)
-        self._tasks.add(task)
-        task.add_done_callback(self._finished)
-
-    def _finished(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("bridge.task_failed", error=repr(task.exception()))
+    async def start(self) -> None:
+        """Resume routing what earlier runs accepted, and keep watching the outbox."""
+        await self._deliveries.start()
 
     async def drain(self) -> None:
-        """Wait until every message accepted so far has been routed."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        """Wait until every message accepted so far has been routed (or is waiting to be retried)."""
+        await self._deliveries.drain()
 
     async def aclose(self) -> None:
-        """Finish routing what was accepted, then stop."""
-        await self.drain()
+        """Stop routing; queued messages stay in the store for the next start."""
+        await self._deliveries.aclose()

@@ -11,7 +11,15 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
 
-from livehandoff.domain.model import BotTurn, Conversation, DeskChat, FeedEvent, HandoffRequest, NewEvent
+from livehandoff.domain.model import (
+    BotTurn,
+    Conversation,
+    DeskChat,
+    FeedEvent,
+    HandoffRequest,
+    NewEvent,
+    OutboxItem,
+)
 
 
 class BotEngine(Protocol):
@@ -48,8 +56,14 @@ class AgentDesk(Protocol):
         """
         ...
 
-    async def send_message(self, *, customer_id: str, chat_id: str, text: str) -> str:
-        """Send the customer's message to the chat; return LiveChat's event id."""
+    async def send_message(
+        self, *, customer_id: str, chat_id: str, text: str, message_id: str = "", maybe_sent: bool = False
+    ) -> str:
+        """Send the customer's message to the chat; return LiveChat's event id.
+
+        ``message_id`` makes the send idempotent: with ``maybe_sent`` (an earlier attempt may have
+        arrived) nothing that already arrived is sent again.
+        """
         ...
 
     async def agent_name(self, *, customer_id: str, chat_id: str, agent_id: str) -> str | None:
@@ -75,9 +89,11 @@ class ConversationStore(Protocol):
         *,
         expected_version: int,
         dedupe_key: str | None = None,
+        enqueue: Sequence[OutboxItem] = (),
     ) -> list[FeedEvent]:
         """Atomically: check the stored version, write the conversation with ``version + 1``,
-        append the events with the next ``seq`` numbers, and record ``dedupe_key`` if given.
+        append the events with the next ``seq`` numbers, record ``dedupe_key`` if given, and put
+        ``enqueue`` in the outbox.
 
         Raises ``ConcurrentUpdate`` when the stored version differs. Returns the stored events.
         """
@@ -99,6 +115,24 @@ class ConversationStore(Protocol):
 
     async def seen(self, dedupe_key: str) -> bool:
         """Whether an inbound event with this key was already processed."""
+        ...
+
+    async def next_outbox(self, conversation_id: str) -> OutboxItem | None:
+        """The conversation's oldest message still to route."""
+        ...
+
+    async def reschedule_outbox(
+        self, item_id: int, *, attempts: int, next_attempt_at: datetime, error: str
+    ) -> None:
+        """Try this message again later."""
+        ...
+
+    async def finish_outbox(self, item_id: int) -> None:
+        """The message reached the bot or LiveChat (or was settled otherwise)."""
+        ...
+
+    async def pending_outbox(self) -> list[str]:
+        """Conversations with messages still to route (work to resume after a restart)."""
         ...
 
     async def park(self, chat_id: str, key: str, data: Mapping[str, Any]) -> None:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import math
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from livehandoff.domain.model import FeedEvent, NewEvent, State
+from livehandoff.domain.model import FeedEvent, NewEvent, OutboxItem, State
 from livehandoff.errors import ConcurrentUpdate, ConversationNotFound, DuplicateEvent
 from livehandoff.storage import SqlStore
 
@@ -328,3 +328,39 @@ async def test_find_by_bot_session(store: SqlStore) -> None:
     await store.create(bare("conv-a", bot_session_id="projects/p/agent/sessions/s1"))
     assert await store.find_by_bot_session("projects/p/agent/sessions/s1") == "conv-a"
     assert await store.find_by_bot_session("projects/p/agent/sessions/other") is None
+
+
+async def test_outbox_items_are_saved_with_the_message_and_come_back_in_order(store: SqlStore) -> None:
+    conversation = bare("conv-o")
+    await store.create(conversation)
+    first = OutboxItem("m1", "conv-o", "first", CREATED, CREATED)
+    second = OutboxItem("m2", "conv-o", "second", CREATED, CREATED)
+    await store.save(conversation, [message("first")], expected_version=0, enqueue=[first])
+    await store.save(conversation, [message("second")], expected_version=1, enqueue=[second])
+    assert await store.pending_outbox() == ["conv-o"]
+    item = await store.next_outbox("conv-o")
+    assert item is not None
+    assert (item.message_id, item.text, item.attempts) == ("m1", "first", 0)
+    later = CREATED + timedelta(seconds=30)
+    assert item.id is not None
+    await store.reschedule_outbox(item.id, attempts=1, next_attempt_at=later, error="DeskUnavailable")
+    again = await store.next_outbox("conv-o")
+    assert again is not None
+    assert (again.message_id, again.attempts, again.next_attempt_at) == ("m1", 1, later)
+    await store.finish_outbox(item.id)
+    remaining = await store.next_outbox("conv-o")
+    assert remaining is not None
+    assert remaining.message_id == "m2"
+    assert remaining.id is not None
+    await store.finish_outbox(remaining.id)
+    assert await store.next_outbox("conv-o") is None
+    assert await store.pending_outbox() == []
+
+
+async def test_an_outbox_item_is_written_only_with_its_save(store: SqlStore) -> None:
+    conversation = bare("conv-p")
+    await store.create(conversation)
+    item = OutboxItem("m9", "conv-p", "lost?", CREATED, CREATED)
+    with pytest.raises(ConcurrentUpdate):
+        await store.save(conversation, [message("lost?")], expected_version=5, enqueue=[item])
+    assert await store.next_outbox("conv-p") is None

@@ -120,6 +120,7 @@ async def test_es_fulfillment_hands_off_relays_and_returns(
     assert texts(quiet) == [], "nothing is shown twice"
     relayed_marker = [m.payload["livehandoff"] for m in quiet.fulfillment_messages if m.payload]
     assert relayed_marker == [{"relayed": True}], "the matched intent's own answer is suppressed"
+    await agent.wait_for_text(chat["id"], "hello?")
 
     await agent.close(chat["id"])
     await stack.livechat.wait_idle()

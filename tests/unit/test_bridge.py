@@ -23,11 +23,20 @@ from livehandoff.domain.model import (
     HandoffRequest,
     State,
 )
-from livehandoff.errors import BotUnavailable, ChatInactive, GroupsOffline, InvalidToken
+from livehandoff.errors import (
+    BotUnavailable,
+    ChatInactive,
+    DeskError,
+    DeskRateLimited,
+    DeskUnavailable,
+    GroupsOffline,
+    InvalidToken,
+)
 from livehandoff.feed import InMemoryFeed
 from livehandoff.storage import SqlStore, open_store
 
 NOW = datetime(2026, 11, 27, 12, tzinfo=UTC)
+TIMEOUT_AFTER_APPLY = DeskUnavailable("applied, then timed out", error_type="request_timeout")
 
 
 class SlowBot:
@@ -73,6 +82,8 @@ class Desk:
     def __init__(self) -> None:
         self.opened: list[HandoffRequest] = []
         self.sent: list[str] = []
+        self.arrived: list[str] = []
+        self.failures: list[Exception] = []
         self.refuse: Exception | None = None
         self.inactive = False
 
@@ -84,9 +95,21 @@ class Desk:
             customer_id="cust-1", chat_id="CHAT000001", thread_id="T1", resumed=bool(request.desk_chat_id)
         )
 
-    async def send_message(self, *, customer_id: str, chat_id: str, text: str) -> str:
+    async def send_message(
+        self, *, customer_id: str, chat_id: str, text: str, message_id: str = "", maybe_sent: bool = False
+    ) -> str:
         if self.inactive:
             raise ChatInactive("closed", error_type="chat_inactive")
+        if self.failures:
+            failure = self.failures.pop(0)
+            if failure is TIMEOUT_AFTER_APPLY:
+                self.arrived.append(message_id)
+                self.sent.append(text)
+                raise DeskUnavailable("timed out", error_type="request_timeout")
+            raise failure
+        if maybe_sent and message_id in self.arrived:
+            return message_id
+        self.arrived.append(message_id)
         self.sent.append(text)
         return f"T1_{len(self.sent)}"
 
@@ -293,3 +316,98 @@ async def test_an_agent_joining_before_start_chat_answers_is_not_lost(
     assert await bridge.handle_desk_event(early) is False, "applied once"
     events = await bridge.events_after(conversation_id, 0)
     assert [e.type for e in events].count("agent_joined") == 1
+
+
+@pytest.fixture
+def fast_bridge(store: SqlStore, bot: SlowBot, desk: Desk) -> Bridge:
+    """A bridge that retries at once."""
+    return Bridge(
+        store=store,
+        bot=bot,
+        desk=desk,
+        feed=InMemoryFeed(),
+        options=BridgeOptions(policy=HandoffPolicy(names=DEFAULT_HANDOFF_NAMES)),
+        retry_delay=no_wait,
+    )
+
+
+def no_wait(attempts: int, retry_after: float | None) -> float:
+    """Retries come due at once: the tests check what is retried, not how long it waits."""
+    return 0.0
+
+
+async def types(bridge: Bridge, conversation_id: str) -> list[str]:
+    return [e.type for e in await bridge.events_after(conversation_id, 0)]
+
+
+async def test_an_outage_queues_the_message_tells_the_customer_and_delivers_it_later(
+    fast_bridge: Bridge, desk: Desk, store: SqlStore
+) -> None:
+    conversation_id = await handed_off(fast_bridge)
+    desk.failures = [DeskUnavailable("down", error_type="service_unavailable")] * 3
+    await fast_bridge.post_customer_message(conversation_id, "are you there?")
+    await fast_bridge.drain()
+    assert desk.sent == ["are you there?"]
+    kinds = await types(fast_bridge, conversation_id)
+    assert kinds.count("message_queued") == 1
+    assert kinds.index("message_queued") < kinds.index("message_delivered")
+    assert await store.next_outbox(conversation_id) is None
+
+
+async def test_rate_limits_are_retried_in_order(fast_bridge: Bridge, desk: Desk) -> None:
+    conversation_id = await handed_off(fast_bridge)
+    desk.failures = [DeskRateLimited("slow down", retry_after=0.01)]
+    for text in ("one", "two", "three"):
+        await fast_bridge.post_customer_message(conversation_id, text)
+    await fast_bridge.drain()
+    assert desk.sent == ["one", "two", "three"]
+
+
+async def test_a_send_that_arrived_before_timing_out_is_not_sent_twice(
+    fast_bridge: Bridge, desk: Desk
+) -> None:
+    conversation_id = await handed_off(fast_bridge)
+    desk.failures = [TIMEOUT_AFTER_APPLY]
+    await fast_bridge.post_customer_message(conversation_id, "only once")
+    await fast_bridge.drain()
+    assert desk.sent == ["only once"]
+
+
+async def test_a_refusal_is_told_and_not_retried(fast_bridge: Bridge, desk: Desk, store: SqlStore) -> None:
+    conversation_id = await handed_off(fast_bridge)
+    desk.failures = [DeskError("bad", error_type="validation")]
+    await fast_bridge.post_customer_message(conversation_id, "refused")
+    await fast_bridge.drain()
+    assert desk.sent == []
+    said = await texts(fast_bridge, conversation_id)
+    assert said[-1][0] == "system"
+    assert await store.next_outbox(conversation_id) is None
+
+
+async def test_a_restart_resumes_what_was_accepted(store: SqlStore, bot: SlowBot, desk: Desk) -> None:
+    def bridge() -> Bridge:
+        return Bridge(
+            store=store,
+            bot=bot,
+            desk=desk,
+            feed=InMemoryFeed(),
+            options=BridgeOptions(policy=HandoffPolicy(names=DEFAULT_HANDOFF_NAMES)),
+            retry_delay=no_wait,
+        )
+
+    first = bridge()
+    conversation_id = await handed_off(first)
+    desk.failures = [DeskUnavailable("down", error_type="service_unavailable")] * 1000
+    await first.post_customer_message(conversation_id, "survives")
+    await asyncio.sleep(0.05)
+    await first.aclose()  # the process goes away with the message still queued
+    assert desk.sent == []
+    assert await store.next_outbox(conversation_id) is not None
+
+    desk.failures = []
+    second = bridge()
+    await second.start()
+    await second.drain()
+    await second.aclose()
+    assert desk.sent == ["survives"]
+    assert await store.next_outbox(conversation_id) is None

@@ -33,6 +33,7 @@ from livehandoff.domain.model import (
     Conversation,
     DeskChat,
     NewEvent,
+    OutboxItem,
     State,
 )
 from livehandoff.domain.texts import say
@@ -46,6 +47,8 @@ class CustomerSaid:
 
     message_id: str
     text: str
+    route_later: bool = True
+    """Queue it for routing (False when the caller routes it at once, as fulfillment mode does)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +57,22 @@ class CustomerMessageDue:
 
     message_id: str
     text: str
+    attempt: int = 0
+    """Earlier attempts that failed; from the second on, the message may already be at LiveChat."""
+
+
+@dataclass(frozen=True, slots=True)
+class DeskDeliveryDeferred:
+    """LiveChat could not take the message now; it stays queued and is retried."""
+
+    message_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeskDelivered:
+    """A message that had been queued reached its recipient."""
+
+    message_id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +122,8 @@ Event = (
     | DeskOpened
     | DeskRefused
     | DeskDeliveryFailed
+    | DeskDeliveryDeferred
+    | DeskDelivered
     | AgentJoined
     | AgentMessage
     | ChatEnded
@@ -140,6 +161,7 @@ class SendToDesk:
 
     message_id: str
     text: str
+    maybe_sent: bool = False
 
 
 Command = AskBot | OpenDeskChat | SendToDesk | NotifyBot
@@ -153,6 +175,8 @@ class Decision:
     events: tuple[NewEvent, ...] = ()
     commands: tuple[Command, ...] = ()
     ignored: str | None = None
+    outbox: tuple[OutboxItem, ...] = ()
+    """Customer messages to keep until they are routed, saved with the decision."""
 
 
 Handler = Callable[[Conversation, Any, datetime, HandoffPolicy], Decision]
@@ -178,7 +202,11 @@ def _state_event(kind: str, state: State, **extra: Any) -> NewEvent:
 def _record_customer(
     conv: Conversation, event: CustomerSaid, now: datetime, policy: HandoffPolicy
 ) -> Decision:
-    return Decision(conv, (_message(Author.CUSTOMER, event.text, id=event.message_id),))
+    recorded = (_message(Author.CUSTOMER, event.text, id=event.message_id),)
+    if not event.route_later:
+        return Decision(conv, recorded)
+    pending = OutboxItem(event.message_id, conv.id, event.text, created_at=now, next_attempt_at=now)
+    return Decision(conv, recorded, outbox=(pending,))
 
 
 def _route_to_bot(
@@ -190,7 +218,17 @@ def _route_to_bot(
 def _route_to_desk(
     conv: Conversation, event: CustomerMessageDue, now: datetime, policy: HandoffPolicy
 ) -> Decision:
-    return Decision(conv, commands=(SendToDesk(event.message_id, event.text),))
+    return Decision(conv, commands=(SendToDesk(event.message_id, event.text, maybe_sent=event.attempt > 0),))
+
+
+def _queued(
+    conv: Conversation, event: DeskDeliveryDeferred, now: datetime, policy: HandoffPolicy
+) -> Decision:
+    return Decision(conv, (NewEvent("message_queued", {"message_id": event.message_id}),))
+
+
+def _delivered(conv: Conversation, event: DeskDelivered, now: datetime, policy: HandoffPolicy) -> Decision:
+    return Decision(conv, (NewEvent("message_delivered", {"message_id": event.message_id}),))
 
 
 def _bot_answered(conv: Conversation, event: BotAnswered, now: datetime, policy: HandoffPolicy) -> Decision:
@@ -315,6 +353,8 @@ def _add(states: frozenset[State] | set[State], event_type: type[Any], handler: 
 
 
 _add(set(State), CustomerSaid, _record_customer)
+_add(set(State), DeskDeliveryDeferred, _queued)
+_add(set(State), DeskDelivered, _delivered)
 _add(BOT_STATES, CustomerMessageDue, _route_to_bot)
 _add(DESK_STATES, CustomerMessageDue, _route_to_desk)
 _add(BOT_STATES, BotAnswered, _bot_answered)

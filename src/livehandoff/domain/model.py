@@ -226,6 +226,22 @@ def desk_event_from_json(data: Mapping[str, Any]) -> DeskEvent:
     return cls(**fields)
 
 
+# --- the customer's messages on their way ---------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    """A customer message accepted but not yet routed: kept until the bot or LiveChat has it."""
+
+    message_id: str
+    conversation_id: str
+    text: str
+    created_at: datetime
+    next_attempt_at: datetime
+    attempts: int = 0
+    id: int | None = None
+
+
 # --- the customer's feed ---------------------------------------------------------------------
 
 

@@ -19,11 +19,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.pool import StaticPool
 
-from livehandoff.domain.model import Conversation, CustomerProfile, FeedEvent, NewEvent, State
+from livehandoff.domain.model import Conversation, CustomerProfile, FeedEvent, NewEvent, OutboxItem, State
 from livehandoff.errors import ConcurrentUpdate, ConversationNotFound, DuplicateEvent
 from livehandoff.ports import Clock
 from livehandoff.storage.engine import WRITE_OPTIONS
-from livehandoff.storage.tables import conversations, desk_chats, parked_desk_events, processed_events
+from livehandoff.storage.tables import conversations, desk_chats, outbox, parked_desk_events, processed_events
 from livehandoff.storage.tables import events as feed_events  # ``events`` names the argument of save()
 
 
@@ -89,6 +89,7 @@ class SqlStore:
         *,
         expected_version: int,
         dedupe_key: str | None = None,
+        enqueue: Sequence[OutboxItem] = (),
     ) -> list[FeedEvent]:
         now = _utc(self._clock.now())
         payloads = [_json_copy(event.data) for event in events]
@@ -103,6 +104,8 @@ class SqlStore:
             await self._remember_desk_chat(connection, conversation)
             if dedupe_key is not None:
                 await self._record(connection, conversation.id, dedupe_key, now)
+            if enqueue:
+                await connection.execute(outbox.insert(), [_outbox_row(item) for item in enqueue])
         return stored
 
     async def events_after(
@@ -143,6 +146,34 @@ class SqlStore:
         query = select(exists().where(processed_events.c.key == dedupe_key))
         async with self._reading() as connection:
             return bool(await connection.scalar(query))
+
+    async def next_outbox(self, conversation_id: str) -> OutboxItem | None:
+        query = (
+            select(outbox).where(outbox.c.conversation_id == conversation_id).order_by(outbox.c.id).limit(1)
+        )
+        async with self._reading() as connection:
+            row = (await connection.execute(query)).first()
+        return None if row is None else _outbox_item(row)
+
+    async def reschedule_outbox(
+        self, item_id: int, *, attempts: int, next_attempt_at: datetime, error: str
+    ) -> None:
+        statement = (
+            update(outbox)
+            .where(outbox.c.id == item_id)
+            .values(attempts=attempts, next_attempt_at=_utc(next_attempt_at), last_error=error[:500])
+        )
+        async with self._writing() as connection:
+            await connection.execute(statement)
+
+    async def finish_outbox(self, item_id: int) -> None:
+        async with self._writing() as connection:
+            await connection.execute(delete(outbox).where(outbox.c.id == item_id))
+
+    async def pending_outbox(self) -> list[str]:
+        query = select(outbox.c.conversation_id).distinct()
+        async with self._reading() as connection:
+            return [row.conversation_id for row in (await connection.execute(query)).all()]
 
     async def park(self, chat_id: str, key: str, data: Mapping[str, Any]) -> None:
         insert = (
@@ -315,6 +346,29 @@ def _conversation(row: Row[Any]) -> Conversation:
         fallback_streak=row.fallback_streak,
         delivered_seq=row.delivered_seq,
         bot_memory=row.bot_memory,
+    )
+
+
+def _outbox_row(item: OutboxItem) -> dict[str, Any]:
+    return {
+        "conversation_id": item.conversation_id,
+        "message_id": item.message_id,
+        "text": item.text,
+        "created_at": _utc(item.created_at),
+        "attempts": item.attempts,
+        "next_attempt_at": _utc(item.next_attempt_at),
+    }
+
+
+def _outbox_item(row: Row[Any]) -> OutboxItem:
+    return OutboxItem(
+        id=row.id,
+        message_id=row.message_id,
+        conversation_id=row.conversation_id,
+        text=row.text,
+        created_at=row.created_at,
+        next_attempt_at=row.next_attempt_at,
+        attempts=row.attempts,
     )
 
 

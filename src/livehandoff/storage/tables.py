@@ -129,6 +129,20 @@ processed_events = Table(
 )
 """Dedupe keys of inbound events already applied; ``processed_at`` lets an operator prune old keys."""
 
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    _conversation_ref(index=True),
+    Column("message_id", Text, nullable=False, unique=True),
+    Column("text", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UtcDateTime, nullable=False, index=True),
+    Column("last_error", Text),
+)
+"""Customer messages accepted (202) but not yet routed, oldest first per conversation; kept across crashes."""
+
 parked_desk_events = Table(
     "parked_desk_events",
     metadata,

@@ -17,6 +17,8 @@ from livehandoff.domain.machine import (
     BotFailed,
     CustomerMessageDue,
     CustomerSaid,
+    DeskDelivered,
+    DeskDeliveryDeferred,
     DeskDeliveryFailed,
     DeskOpened,
     DeskRefused,
@@ -75,6 +77,8 @@ ENDED_BY_AGENT = ChatEnded(chat_id=CHAT, thread_id="T1", closed_by="anna@example
 # (state, event, next state, feed event types, command types)
 ROWS: list[tuple[State, object, State, list[str], list[type]]] = [
     *[(s, SAID, s, ["message"], []) for s in State],
+    *[(s, DeskDeliveryDeferred("m1"), s, ["message_queued"], []) for s in State],
+    *[(s, DeskDelivered("m1"), s, ["message_delivered"], []) for s in State],
     *[(s, DUE, s, [], [AskBot]) for s in (State.BOT, State.ENDED, State.HANDOFF_FAILED)],
     *[(s, DUE, s, [], [SendToDesk]) for s in (State.HANDOFF_REQUESTED, State.AGENT)],
     *[(s, BotAnswered(TURN), s, ["message"], []) for s in (State.BOT, State.ENDED, State.HANDOFF_FAILED)],
@@ -288,3 +292,20 @@ def test_bot_memory_is_kept_from_the_latest_turn() -> None:
     assert decision.conversation.bot_memory == {"contexts": [{"name": "order"}]}
     kept = decide(decision.conversation, BotAnswered(TURN), NOW)
     assert kept.conversation.bot_memory == {"contexts": [{"name": "order"}]}
+
+
+def test_a_customer_message_is_queued_with_its_record() -> None:
+    decision = decide(conversation(State.AGENT), SAID, NOW)
+    (item,) = decision.outbox
+    assert (item.message_id, item.conversation_id, item.text, item.attempts) == ("m1", "c1", "hi", 0)
+    assert item.next_attempt_at == NOW
+    direct = decide(conversation(State.BOT), CustomerSaid("m2", "hi", route_later=False), NOW)
+    assert direct.outbox == ()
+    assert [e.type for e in direct.events] == ["message"]
+
+
+def test_a_retried_message_may_already_be_at_livechat() -> None:
+    first = decide(conversation(State.AGENT), CustomerMessageDue("m1", "hi", attempt=0), NOW)
+    retry = decide(conversation(State.AGENT), CustomerMessageDue("m1", "hi", attempt=2), NOW)
+    assert first.commands == (SendToDesk("m1", "hi", maybe_sent=False),)
+    assert retry.commands == (SendToDesk("m1", "hi", maybe_sent=True),)

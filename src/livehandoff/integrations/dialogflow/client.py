@@ -33,7 +33,13 @@ SESSION_ID_LIMIT = 36
 
 
 def session_path(project: str, session_id: str, *, location: str = "", environment: str = "") -> str:
-    """The session resource name; regional agents need ``locations/<region>`` in it."""
+    """The session resource name; regional agents need ``locations/<region>`` in it.
+
+    A full session name (``projects/…/sessions/…``, as fulfillment webhooks report it) is used as it is:
+    that conversation lives in Dialogflow's own session.
+    """
+    if session_id.startswith("projects/"):
+        return session_id
     check_session_id(session_id)
     path = f"projects/{project}"
     if location:

@@ -59,7 +59,10 @@ def cx_endpoint(location: str, configured: str = "") -> str:
 def cx_session_path(
     project: str, location: str, agent_id: str, session_id: str, *, environment: str = ""
 ) -> str:
-    """The CX session resource name (the draft agent when no environment is given)."""
+    """The CX session resource name (the draft agent when no environment is given); a full session name
+    (from a fulfillment webhook) is used as it is."""
+    if session_id.startswith("projects/"):
+        return session_id
     check_session_id(session_id)
     path = f"projects/{project}/locations/{location or GLOBAL_LOCATION}/agents/{agent_id}"
     if environment:

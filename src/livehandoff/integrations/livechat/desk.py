@@ -74,15 +74,32 @@ class LiveChatDesk:
         )
         return chat
 
-    async def send_message(self, *, customer_id: str, chat_id: str, text: str) -> str:
-        """Send ``text`` as the customer; a text over the size limit goes as several events (last id)."""
-        event_ids = await self._send_events(
-            customer_id, chat_id, translate.message_events(text, self._max_event_bytes)
-        )
-        if not event_ids:
+    async def send_message(
+        self, *, customer_id: str, chat_id: str, text: str, message_id: str = "", maybe_sent: bool = False
+    ) -> str:
+        """Send ``text`` as the customer; a text over the size limit goes as several events (last id).
+
+        Each event carries a ``custom_id`` made from ``message_id``. When an earlier attempt may have
+        reached LiveChat (``maybe_sent``: it timed out, or we crashed before noting success), the
+        chat's latest thread is read first and the parts already there are not sent again.
+        """
+        events = translate.message_events(text, self._max_event_bytes, message_id=message_id)
+        if not events:
             raise InvalidInput("an empty message cannot be sent to LiveChat")
+        if maybe_sent and message_id:
+            events = await self._not_yet_sent(customer_id, chat_id, events)
+            if not events:
+                return message_id
+        event_ids = await self._send_events(customer_id, chat_id, events)
         log.debug("livechat.message_sent", customer_id=customer_id, chat_id=chat_id, events=len(event_ids))
         return event_ids[-1]
+
+    async def _not_yet_sent(
+        self, customer_id: str, chat_id: str, events: list[wire.MessageEvent]
+    ) -> list[wire.MessageEvent]:
+        chat = await self._get_chat(customer_id, chat_id)
+        present = {event.custom_id for event in chat.thread.events} if chat.thread is not None else set()
+        return [event for event in events if event.get("custom_id") not in present]
 
     async def agent_name(self, *, customer_id: str, chat_id: str, agent_id: str) -> str | None:
         chat = await self._get_chat(customer_id, chat_id)

@@ -126,10 +126,21 @@ def _fitting_chars(text: str, max_bytes: int) -> int:
     return len(encoded[:max_bytes].decode(errors="ignore"))
 
 
-def message_events(text: str, max_bytes: int = MAX_EVENT_TEXT_BYTES) -> list[wire.MessageEvent]:
-    """``message`` events carrying ``text``, split to fit; the line break a piece ends on is dropped."""
-    pieces = (piece.removesuffix("\n") for piece in split_text(text, max_bytes))
-    return [{"type": "message", "text": piece} for piece in pieces if piece.strip()]
+def message_events(
+    text: str, max_bytes: int = MAX_EVENT_TEXT_BYTES, *, message_id: str = ""
+) -> list[wire.MessageEvent]:
+    """``message`` events carrying ``text``, split to fit; the line break a piece ends on is dropped.
+
+    With a ``message_id`` each event gets a ``custom_id`` (``<id>``, or ``<id>:<n>`` for the n-th part), by
+    which a retry recognises what already arrived.
+    """
+    pieces = [piece.removesuffix("\n") for piece in split_text(text, max_bytes)]
+    pieces = [piece for piece in pieces if piece.strip()]
+    events: list[wire.MessageEvent] = [{"type": "message", "text": piece} for piece in pieces]
+    if message_id:
+        for index, event in enumerate(events):
+            event["custom_id"] = message_id if len(events) == 1 else f"{message_id}:{index}"
+    return events
 
 
 def transcript_events(

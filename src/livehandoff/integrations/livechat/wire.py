@@ -14,7 +14,9 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 
 class _Wire(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    # Validation errors end up chained to our errors, and a traceback would otherwise quote the token
+    # or webhook secret of the body that failed.
+    model_config = ConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
 
 
 # --- Accounts API (§1) ---------------------------------------------------------------------------
@@ -95,9 +97,18 @@ class User(_Wire):
     visibility: str | None = None
 
 
+class ThreadEvent(_Wire):
+    """An event of a thread as ``get_chat`` shows it; only what idempotent sending needs."""
+
+    id: str
+    type: str
+    custom_id: str | None = None
+
+
 class Thread(_Wire):
     id: str
     active: bool = False
+    events: list[ThreadEvent] = []
 
 
 class Access(_Wire):
@@ -194,6 +205,7 @@ class ChatDeactivatedPayload(_Wire):
 class MessageEvent(TypedDict):
     type: Literal["message"]
     text: str
+    custom_id: NotRequired[str]
 
 
 class AccessBody(TypedDict):

@@ -89,6 +89,23 @@ def upgrade() -> None:
     op.create_index("ix_processed_events_processed_at", "processed_events", ["processed_at"])
 
     op.create_table(
+        "outbox",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("conversation_id", sa.Text(), nullable=False),
+        sa.Column("message_id", sa.Text(), nullable=False),
+        sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.PrimaryKeyConstraint("id", name="pk_outbox"),
+        sa.UniqueConstraint("message_id", name="uq_outbox_message_id"),
+        _conversation_fk("outbox"),
+    )
+    op.create_index("ix_outbox_conversation_id", "outbox", ["conversation_id"])
+    op.create_index("ix_outbox_next_attempt_at", "outbox", ["next_attempt_at"])
+
+    op.create_table(
         "parked_desk_events",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("key", sa.Text(), nullable=False),
@@ -103,6 +120,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("parked_desk_events")
+    op.drop_table("outbox")
     op.drop_table("processed_events")
     op.drop_table("desk_chats")
     op.drop_table("events")

@@ -1,0 +1,129 @@
+"""Routing accepted customer messages until they arrive, in order, across failures and restarts.
+
+A customer message is stored together with an outbox row before the API answers ``202``. One worker per
+conversation takes the conversation's rows oldest first; a message that LiveChat cannot take now stays at
+the head of the queue and is retried with exponential backoff and jitter (or after LiveChat's
+``Retry-After``), so later messages never overtake it. A sweeper restarts work for every conversation
+with rows — after a crash, or when a worker died — so nothing accepted is left behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+from collections.abc import Awaitable, Callable
+
+import structlog
+
+log = structlog.get_logger("livehandoff.delivery")
+
+BASE_DELAY_SECONDS = 0.5
+MAX_DELAY_SECONDS = 30.0
+SWEEP_SECONDS = 5.0
+
+
+class RetryLater(Exception):
+    """The recipient cannot take the message now; try again after ``retry_after`` seconds (or backoff)."""
+
+    def __init__(self, reason: str, *, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+def backoff(attempts: int, retry_after: float | None = None) -> float:
+    """Seconds before attempt ``attempts + 1``: what LiveChat asked for, else exponential with jitter."""
+    if retry_after is not None and retry_after > 0:
+        return min(retry_after, MAX_DELAY_SECONDS * 4)
+    delay = min(MAX_DELAY_SECONDS, BASE_DELAY_SECONDS * 2.0**attempts)
+    return delay * random.uniform(0.8, 1.2)
+
+
+DeliverNext = Callable[[str], Awaitable[float | None]]
+"""Route the conversation's oldest due message: ``None`` when its outbox is empty, else the seconds to
+wait before calling again (0 to go on at once)."""
+
+
+class Deliveries:
+    """The per-conversation workers and the sweeper of one process."""
+
+    def __init__(
+        self,
+        deliver_next: DeliverNext,
+        pending: Callable[[], Awaitable[list[str]]],
+        *,
+        sweep_seconds: float = SWEEP_SECONDS,
+    ) -> None:
+        self._deliver_next = deliver_next
+        self._pending = pending
+        self._sweep_seconds = sweep_seconds
+        self._workers: dict[str, asyncio.Task[None]] = {}
+        self._again: set[str] = set()
+        self._sweeper: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
+
+    def kick(self, conversation_id: str) -> None:
+        """Make sure a worker will look at this conversation's outbox."""
+        if self._stopping.is_set():
+            return
+        if conversation_id in self._workers:
+            self._again.add(conversation_id)
+            return
+        self._workers[conversation_id] = asyncio.create_task(self._work(conversation_id))
+
+    async def start(self) -> None:
+        """Resume what earlier runs left, and keep sweeping."""
+        await self.sweep()
+        self._sweeper = asyncio.create_task(self._sweep_forever())
+
+    async def sweep(self) -> None:
+        for conversation_id in await self._pending():
+            self.kick(conversation_id)
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self._sweep_seconds)
+            try:
+                await self.sweep()
+            except Exception as exc:  # a store outage must not end the sweeping
+                log.warning("delivery.sweep_failed", error=type(exc).__name__)
+
+    async def _work(self, conversation_id: str) -> None:
+        try:
+            while not self._stopping.is_set():
+                wait = await self._deliver_next(conversation_id)
+                if wait is None:
+                    if conversation_id in self._again:
+                        self._again.discard(conversation_id)
+                        continue
+                    return
+                if wait > 0:
+                    await self._pause(wait)
+        except Exception as exc:  # the rows stay; the sweeper starts a new worker
+            log.error("delivery.worker_failed", conversation_id=conversation_id, error=repr(exc))
+        finally:
+            self._workers.pop(conversation_id, None)
+            self._again.discard(conversation_id)
+
+    async def _pause(self, seconds: float) -> None:
+        """Sleep, but wake up at once when the process stops."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await self._stopping.wait()
+
+    async def drain(self) -> None:
+        """Wait until every worker has emptied its outbox (or given up until the next sweep)."""
+        while self._workers:
+            await asyncio.gather(*list(self._workers.values()), return_exceptions=True)
+
+    async def aclose(self) -> None:
+        """Stop: each worker finishes the step it is in (never cut off mid-transaction); what is still
+        queued stays in the store for the next start."""
+        self._stopping.set()
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+            self._sweeper = None
+        await asyncio.gather(*list(self._workers.values()), return_exceptions=True)
