@@ -18,12 +18,14 @@ from typing import Any
 
 import structlog
 
-from livehandoff.delivery import Deliveries, RetryLater, backoff
+from livehandoff.delivery import ConversationWorkers, RetryLater, backoff
 from livehandoff.domain.handoff import HandoffPolicy, HandoffSignal, transcript_since_last_handoff
 from livehandoff.domain.machine import (
     AskBot,
     BotAnswered,
     BotFailed,
+    CancelRequested,
+    CloseDeskChat,
     Command,
     CustomerMessageDue,
     CustomerSaid,
@@ -36,6 +38,7 @@ from livehandoff.domain.machine import (
     NotifyBot,
     OpenDeskChat,
     SendToDesk,
+    WaitCheck,
     decide,
 )
 from livehandoff.domain.model import (
@@ -49,6 +52,7 @@ from livehandoff.domain.model import (
     FeedEvent,
     HandoffRequest,
     OutboxItem,
+    QueueInfo,
     State,
     desk_event_from_json,
     desk_event_to_json,
@@ -111,6 +115,8 @@ class BridgeOptions:
     policy: HandoffPolicy = field(default_factory=HandoffPolicy)
     group_id: int | None = None
     """The LiveChat group for handoffs whose trigger names none."""
+    queue_refresh_seconds: float = 10.0
+    """How often a waiting customer's queue position is refreshed and the maximum wait checked."""
 
 
 class Bridge:
@@ -135,7 +141,8 @@ class Bridge:
         self._clock = clock or SystemClock()
         self._retry_delay = retry_delay
         self._locks = KeyedLocks()
-        self._deliveries = Deliveries(self._deliver_next, store.pending_outbox)
+        self._deliveries = ConversationWorkers(self._deliver_next, store.pending_outbox)
+        self._waiting = ConversationWorkers(self._check_waiting, self._waiting_conversations)
 
     # --- customer side ------------------------------------------------------------------------
 
@@ -395,8 +402,11 @@ class Bridge:
                 return await self._ask_bot(conversation, text)
             case NotifyBot(event=name, parameters=parameters, memory=memory):
                 return await self._notify_bot(conversation, name, parameters, memory)
-            case OpenDeskChat(signal=signal):
-                return await self._open_desk_chat(conversation, signal)
+            case OpenDeskChat(signal=signal, continuous=continuous):
+                return await self._open_desk_chat(conversation, signal, continuous)
+            case CloseDeskChat():
+                await self._close_desk_chat(conversation)
+                return None
             case SendToDesk(message_id=message_id, text=text, maybe_sent=maybe_sent):
                 return await self._send_to_desk(conversation, message_id, text, maybe_sent)
 
@@ -433,7 +443,9 @@ class Bridge:
             return None
         return BotAnswered(turn, answering_return_event=True)
 
-    async def _open_desk_chat(self, conversation: Conversation, signal: HandoffSignal) -> Event:
+    async def _open_desk_chat(
+        self, conversation: Conversation, signal: HandoffSignal, continuous: bool
+    ) -> Event:
         events = await self._store.events_after(conversation.id, 0, limit=10_000)
         request = HandoffRequest(
             conversation_id=conversation.id,
@@ -447,19 +459,65 @@ class Bridge:
             group_id=signal.group_id if signal.group_id is not None else self._options.group_id,
             page_url=conversation.page_url,
             context=signal.context,
+            continuous=continuous,
         )
         try:
             chat = await self._desk.open_chat(request)
         except GroupsOffline:
-            log.info("handoff.offline", conversation_id=conversation.id)
-            return DeskRefused("offline", offline=True)
+            log.info("handoff.offline", conversation_id=conversation.id, continuous=continuous)
+            return DeskRefused("offline", offline=True, signal=signal, continuous=continuous)
         except DeskError as exc:
             log.warning("handoff.failed", conversation_id=conversation.id, error_type=exc.error_type)
             return DeskRefused(exc.error_type or type(exc).__name__)
         log.info(
             "handoff.opened", conversation_id=conversation.id, chat_id=chat.chat_id, resumed=chat.resumed
         )
-        return DeskOpened(chat)
+        self._waiting.kick(conversation.id)
+        return DeskOpened(chat, continuous)
+
+    async def _close_desk_chat(self, conversation: Conversation) -> None:
+        """Close a chat nobody took; if LiveChat cannot be told now, its own inactivity timer will."""
+        if conversation.desk_customer_id is None or conversation.desk_chat_id is None:
+            return None
+        try:
+            await self._desk.close_chat(
+                customer_id=conversation.desk_customer_id, chat_id=conversation.desk_chat_id
+            )
+        except DeskError as exc:
+            log.warning("handoff.close_failed", conversation_id=conversation.id, error_type=exc.error_type)
+        return None
+
+    # --- waiting for an agent ----------------------------------------------------------------
+
+    async def cancel_handoff(self, conversation_id: str) -> State | None:
+        """The customer stops waiting: the new state, or None when no handoff was pending."""
+        async with self._locks.hold(conversation_id):
+            before = await self._store.load(conversation_id)
+            await self._apply(conversation_id, CancelRequested())
+            after = (await self._store.load(conversation_id)).state
+        return None if after is before.state else after
+
+    async def _waiting_conversations(self) -> list[str]:
+        return await self._store.in_state(State.HANDOFF_REQUESTED)
+
+    async def _check_waiting(self, conversation_id: str) -> float | None:
+        """Refresh the queue position and enforce the maximum wait, until an agent joins."""
+        async with self._locks.hold(conversation_id):
+            conversation = await self._store.load(conversation_id)
+            if conversation.state is not State.HANDOFF_REQUESTED or conversation.agent_id is not None:
+                return None
+            await self._apply(conversation_id, WaitCheck(await self._queue(conversation)))
+        return self._options.queue_refresh_seconds
+
+    async def _queue(self, conversation: Conversation) -> QueueInfo | None:
+        if conversation.desk_customer_id is None or conversation.desk_chat_id is None:
+            return None
+        try:
+            return await self._desk.queue(
+                customer_id=conversation.desk_customer_id, chat_id=conversation.desk_chat_id
+            )
+        except DeskError:
+            return None
 
     async def _send_to_desk(
         self, conversation: Conversation, message_id: str, text: str, maybe_sent: bool
@@ -490,8 +548,9 @@ class Bridge:
     # --- lifecycle -------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Resume routing what earlier runs accepted, and keep watching the outbox."""
+        """Resume routing what earlier runs accepted and watching who waits, and keep watching."""
         await self._deliveries.start()
+        await self._waiting.start()
 
     async def drain(self) -> None:
         """Wait until every message accepted so far has been routed (or is waiting to be retried)."""
@@ -500,3 +559,4 @@ class Bridge:
     async def aclose(self) -> None:
         """Stop routing; queued messages stay in the store for the next start."""
         await self._deliveries.aclose()
+        await self._waiting.aclose()

@@ -92,6 +92,9 @@ class Settings(BaseSettings):
     handoff_groups: dict[str, int] = Field(default_factory=dict)
     """A LiveChat group id per trigger (``live_agent_handoff``, ``payload``, ``intent_name``, ``fallbacks``,
     ``bot_error``)."""
+    handoff_when_offline: Literal["stay_with_bot", "leave_message", "ask_email"] = "stay_with_bot"
+    handoff_max_wait_seconds: float = Field(default=0.0, ge=0)
+    queue_refresh_seconds: float = Field(default=10.0, gt=0)
     bot_return_event: str = "LIVEHANDOFF_ENDED"
     bot_session_ttl_seconds: float = Field(default=1200.0, gt=0)
 
@@ -147,6 +150,8 @@ class Settings(BaseSettings):
             group_names=self.livechat_group_names,
             return_event=self.bot_return_event,
             bot_session_ttl_seconds=self.bot_session_ttl_seconds,
+            when_offline=self.handoff_when_offline,
+            max_wait_seconds=self.handoff_max_wait_seconds,
         )
 
     def redacted(self) -> dict[str, Any]:

@@ -40,22 +40,24 @@ def backoff(attempts: int, retry_after: float | None = None) -> float:
     return delay * random.uniform(0.8, 1.2)
 
 
-DeliverNext = Callable[[str], Awaitable[float | None]]
-"""Route the conversation's oldest due message: ``None`` when its outbox is empty, else the seconds to
-wait before calling again (0 to go on at once)."""
+Step = Callable[[str], Awaitable[float | None]]
+"""One step of work for a conversation: ``None`` when there is nothing left, else the seconds to wait
+before the next step (0 to go on at once). Routing the oldest due outbox message is one such step;
+checking on a customer who waits for an agent is another."""
 
 
-class Deliveries:
-    """The per-conversation workers and the sweeper of one process."""
+class ConversationWorkers:
+    """At most one worker per conversation repeating a ``Step``, plus a sweeper that finds work the
+    store says is left (after a restart, or when a worker died)."""
 
     def __init__(
         self,
-        deliver_next: DeliverNext,
+        step: Step,
         pending: Callable[[], Awaitable[list[str]]],
         *,
         sweep_seconds: float = SWEEP_SECONDS,
     ) -> None:
-        self._deliver_next = deliver_next
+        self._deliver_next = step
         self._pending = pending
         self._sweep_seconds = sweep_seconds
         self._workers: dict[str, asyncio.Task[None]] = {}
@@ -64,7 +66,7 @@ class Deliveries:
         self._stopping = asyncio.Event()
 
     def kick(self, conversation_id: str) -> None:
-        """Make sure a worker will look at this conversation's outbox."""
+        """Make sure a worker will look at this conversation."""
         if self._stopping.is_set():
             return
         if conversation_id in self._workers:
@@ -113,7 +115,7 @@ class Deliveries:
                 await self._stopping.wait()
 
     async def drain(self) -> None:
-        """Wait until every worker has emptied its outbox (or given up until the next sweep)."""
+        """Wait until every worker has run out of work (or given up until the next sweep)."""
         while self._workers:
             await asyncio.gather(*list(self._workers.values()), return_exceptions=True)
 

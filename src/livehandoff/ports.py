@@ -19,6 +19,8 @@ from livehandoff.domain.model import (
     HandoffRequest,
     NewEvent,
     OutboxItem,
+    QueueInfo,
+    State,
 )
 
 
@@ -70,6 +72,14 @@ class AgentDesk(Protocol):
         """The display name of an agent of the chat, as the customer sees it."""
         ...
 
+    async def close_chat(self, *, customer_id: str, chat_id: str) -> None:
+        """Close the chat as the customer (a chat already closed is fine)."""
+        ...
+
+    async def queue(self, *, customer_id: str, chat_id: str) -> QueueInfo | None:
+        """The waiting chat's place in the queue, when the desk knows it."""
+        ...
+
 
 class ConversationStore(Protocol):
     """Durable conversations and their feeds."""
@@ -111,6 +121,10 @@ class ConversationStore(Protocol):
 
     async def find_by_bot_session(self, session: str) -> str | None:
         """The newest conversation whose bot session is ``session`` (fulfillment mode keys on it)."""
+        ...
+
+    async def in_state(self, state: State) -> list[str]:
+        """Conversations in ``state`` (waiting ones are watched again after a restart)."""
         ...
 
     async def seen(self, dedupe_key: str) -> bool:

@@ -39,6 +39,8 @@ def full(conversation_id: str = "conv-1") -> Conversation:
         handoff_reason="customer asked for a human",
         handoff_started_at=datetime(2025, 1, 2, 3, 5, 0, 999999, tzinfo=timezone(timedelta(hours=9))),
         handoff_ended_at=datetime(2025, 1, 2, 3, 25, 0, tzinfo=timezone(timedelta(hours=-5))),
+        desk_continuous=True,
+        queue_position=3,
         fallback_streak=2,
         delivered_seq=4,
         bot_memory={"contexts": [{"name": "projects/p/agent/sessions/s/contexts/order", "lifespanCount": 3}]},

@@ -29,7 +29,7 @@ ROCKETCHAT_HANDOVER = "df_perform_handover"
 KOMMUNICATE_KEYS = ("KM_ASSIGN_TO", "KM_ASSIGN_TEAM")
 OUR_KEY = "livehandoff"
 
-Trigger = Literal["live_agent_handoff", "payload", "intent_name", "fallbacks", "bot_error"]
+Trigger = Literal["live_agent_handoff", "payload", "intent_name", "fallbacks", "bot_error", "left_email"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +48,11 @@ class HandoffPolicy:
     """The bot event sent when an agent chat ends; empty: none."""
     bot_session_ttl_seconds: float = 20 * 60
     """After a handoff this long, the bot's session has expired and its memory is sent back with the event."""
+    when_offline: Literal["stay_with_bot", "leave_message", "ask_email"] = "stay_with_bot"
+    """When nobody can take the chat: the bot stays, a waiting chat opens, or we take an e-mail first."""
+    max_wait_seconds: float = 0
+    """How long a customer waits for an agent before the bot takes over again (0: no limit). Waiting chats
+    opened to leave a message are exempt."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ dropped.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -34,9 +35,12 @@ from livehandoff.domain.model import (
     DeskChat,
     NewEvent,
     OutboxItem,
+    QueueInfo,
     State,
 )
-from livehandoff.domain.texts import say
+from livehandoff.domain.texts import is_cancel, say
+
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 # --- events: what happened -------------------------------------------------------------------
 
@@ -95,6 +99,7 @@ class DeskOpened:
     """The agent chat was started or resumed."""
 
     chat: DeskChat
+    continuous: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +108,22 @@ class DeskRefused:
 
     detail: str
     offline: bool = False
+    signal: HandoffSignal | None = None
+    """The handoff that was refused, to try again as a waiting chat."""
+    continuous: bool = False
+    """The refused attempt was already a waiting chat."""
+
+
+@dataclass(frozen=True, slots=True)
+class CancelRequested:
+    """The customer stops waiting for an agent."""
+
+
+@dataclass(frozen=True, slots=True)
+class WaitCheck:
+    """Time passed while waiting for an agent; ``queue`` is what LiveChat says now, if anything."""
+
+    queue: QueueInfo | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +142,8 @@ Event = (
     | BotFailed
     | DeskOpened
     | DeskRefused
+    | CancelRequested
+    | WaitCheck
     | DeskDeliveryFailed
     | DeskDeliveryDeferred
     | DeskDelivered
@@ -144,6 +167,12 @@ class OpenDeskChat:
     """Open (or resume) the agent chat with the transcript."""
 
     signal: HandoffSignal
+    continuous: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CloseDeskChat:
+    """Close the waiting agent chat as the customer."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,7 +193,7 @@ class SendToDesk:
     maybe_sent: bool = False
 
 
-Command = AskBot | OpenDeskChat | SendToDesk | NotifyBot
+Command = AskBot | OpenDeskChat | SendToDesk | NotifyBot | CloseDeskChat
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,6 +247,12 @@ def _route_to_bot(
 def _route_to_desk(
     conv: Conversation, event: CustomerMessageDue, now: datetime, policy: HandoffPolicy
 ) -> Decision:
+    if (
+        conv.state is State.HANDOFF_REQUESTED
+        and conv.agent_id is None
+        and is_cancel(conv.language, event.text)
+    ):
+        return _cancel(conv, CancelRequested(), now, policy)
     return Decision(conv, commands=(SendToDesk(event.message_id, event.text, maybe_sent=event.attempt > 0),))
 
 
@@ -276,15 +311,77 @@ def _bot_failed(conv: Conversation, event: BotFailed, now: datetime, policy: Han
 
 
 def _desk_opened(conv: Conversation, event: DeskOpened, now: datetime, policy: HandoffPolicy) -> Decision:
-    nxt = replace(conv, desk_customer_id=event.chat.customer_id, desk_chat_id=event.chat.chat_id)
+    nxt = replace(
+        conv,
+        desk_customer_id=event.chat.customer_id,
+        desk_chat_id=event.chat.chat_id,
+        desk_continuous=event.continuous,
+    )
     return Decision(nxt, (_state_event("waiting_for_agent", nxt.state),))
 
 
 def _desk_refused(conv: Conversation, event: DeskRefused, now: datetime, policy: HandoffPolicy) -> Decision:
+    """Nobody online: per policy, open a chat that waits ("leave a message"), ask for an e-mail first,
+    or let the bot carry on. Any other refusal, or a waiting chat refused too, leaves the customer with
+    the bot."""
+    if event.offline and not event.continuous and event.signal is not None:
+        if policy.when_offline == "leave_message":
+            return Decision(
+                conv, (_system(conv, "leave_message"),), (OpenDeskChat(event.signal, continuous=True),)
+            )
+        if policy.when_offline == "ask_email":
+            nxt = replace(conv, state=State.AWAITING_EMAIL)
+            return Decision(nxt, (_state_event("awaiting_email", nxt.state), _system(nxt, "ask_email")))
     nxt = replace(conv, state=State.HANDOFF_FAILED)
     key = "handoff_offline" if event.offline else "handoff_failed"
     reason = "offline" if event.offline else "unavailable"
     return Decision(nxt, (_state_event("handoff_failed", nxt.state, reason=reason), _system(nxt, key)))
+
+
+def _email_or_bot(
+    conv: Conversation, event: CustomerMessageDue, now: datetime, policy: HandoffPolicy
+) -> Decision:
+    """An e-mail address opens a waiting chat for the agents; anything else goes back to the bot."""
+    email = event.text.strip()
+    if not EMAIL.fullmatch(email):
+        nxt = replace(conv, state=State.HANDOFF_FAILED)
+        return Decision(
+            nxt, (_state_event("handoff_failed", nxt.state, reason="offline"),), (AskBot(event.text),)
+        )
+    signal = HandoffSignal("left_email", f"nobody was available; the customer left {email}")
+    nxt = replace(conv, state=State.HANDOFF_REQUESTED, customer=replace(conv.customer, email=email))
+    events = (
+        _state_event("handoff_requested", nxt.state, reason=signal.reason, trigger=signal.trigger),
+        _system(nxt, "email_thanks", email=email),
+    )
+    return Decision(nxt, events, (OpenDeskChat(signal, continuous=True),))
+
+
+def _cancel(conv: Conversation, event: CancelRequested, now: datetime, policy: HandoffPolicy) -> Decision:
+    nxt = replace(conv, state=State.ENDED, handoff_ended_at=now, queue_position=None)
+    commands: tuple[Command, ...] = (
+        (CloseDeskChat(),) if conv.desk_chat_id and conv.state is State.HANDOFF_REQUESTED else ()
+    )
+    return Decision(nxt, (_state_event("handoff_cancelled", nxt.state), _system(nxt, "cancelled")), commands)
+
+
+def _wait_check(conv: Conversation, event: WaitCheck, now: datetime, policy: HandoffPolicy) -> Decision:
+    """The maximum wait sends the customer back to the bot; otherwise a new queue position is shown."""
+    started = conv.handoff_started_at
+    waited = (now - started).total_seconds() if started is not None else 0.0
+    if policy.max_wait_seconds > 0 and not conv.desk_continuous and waited >= policy.max_wait_seconds:
+        nxt = replace(conv, state=State.HANDOFF_FAILED, handoff_ended_at=now, queue_position=None)
+        events = (
+            _state_event("handoff_failed", nxt.state, reason="no_agent_in_time"),
+            _system(nxt, "wait_expired"),
+        )
+        return Decision(nxt, events, (CloseDeskChat(),))
+    queue = event.queue
+    if queue is None or queue.position == conv.queue_position:
+        return Decision(conv)
+    nxt = replace(conv, queue_position=queue.position)
+    data = {"position": queue.position, "wait_seconds": queue.wait_seconds}
+    return Decision(nxt, (NewEvent("queue_position", data),))
 
 
 def _agent_joined(conv: Conversation, event: AgentJoined, now: datetime, policy: HandoffPolicy) -> Decision:
@@ -356,6 +453,9 @@ _add(set(State), CustomerSaid, _record_customer)
 _add(set(State), DeskDeliveryDeferred, _queued)
 _add(set(State), DeskDelivered, _delivered)
 _add(BOT_STATES, CustomerMessageDue, _route_to_bot)
+_add({State.AWAITING_EMAIL}, CustomerMessageDue, _email_or_bot)
+_add({State.HANDOFF_REQUESTED, State.AWAITING_EMAIL}, CancelRequested, _cancel)
+_add({State.HANDOFF_REQUESTED}, WaitCheck, _wait_check)
 _add(DESK_STATES, CustomerMessageDue, _route_to_desk)
 _add(BOT_STATES, BotAnswered, _bot_answered)
 _add(BOT_STATES, BotFailed, _bot_failed)

@@ -22,6 +22,8 @@ class State(StrEnum):
     """A LiveChat chat is being opened or waits for an agent; customer messages go to LiveChat."""
     AGENT = "agent"
     """An agent has joined; messages are relayed both ways."""
+    AWAITING_EMAIL = "awaiting_email"
+    """Nobody is online; the customer is asked for an e-mail address to leave with the agents."""
     ENDED = "ended"
     """The agent chat ended; the bot answers again."""
     HANDOFF_FAILED = "handoff_failed"
@@ -71,6 +73,9 @@ class Conversation:
     handoff_reason: str | None = None
     handoff_started_at: datetime | None = None
     handoff_ended_at: datetime | None = None
+    desk_continuous: bool = False
+    """The agent chat waits for an agent however long it takes (no maximum wait)."""
+    queue_position: int | None = None
     fallback_streak: int = 0
     """Fallback answers in a row; a configured number of them hands off."""
     delivered_seq: int = 0
@@ -140,6 +145,16 @@ class HandoffRequest:
     page_url: str | None = None
     context: Mapping[str, str] = field(default_factory=dict)
     """Agent-only facts (trigger, intent, routing hints), shown with the customer's details."""
+    continuous: bool = False
+    """Open a chat that waits for an agent even when nobody is online ("leave a message")."""
+
+
+@dataclass(frozen=True, slots=True)
+class QueueInfo:
+    """Where a waiting chat stands in the agents' queue."""
+
+    position: int
+    wait_seconds: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,12 @@ CATALOGUE: MappingProxyType[str, MappingProxyType[str, str]] = MappingProxyType(
                 "bot_failed": "Sorry, something went wrong on our side. Please try again in a moment.",
                 "not_delivered": "Your last message could not be delivered to the agent. Please send it again.",
                 "agent": "Agent",
+                "leave_message": "Nobody is available right now. Leave your message here — an agent will answer as soon as someone is back.",
+                "ask_email": "Nobody is available right now. Leave your e-mail address and we'll get back to you.",
+                "email_thanks": "Thanks! We'll get back to you at {email}. You can add anything else here.",
+                "cancelled": "You stopped waiting for an agent. The bot will keep helping you.",
+                "wait_expired": "Sorry, nobody could take your chat in time. The bot will keep helping you.",
+                "cancel_words": "cancel|stop waiting|never mind",
             }
         ),
         "de": MappingProxyType(
@@ -38,10 +44,22 @@ CATALOGUE: MappingProxyType[str, MappingProxyType[str, str]] = MappingProxyType(
                 "bot_failed": "Leider ist bei uns etwas schiefgelaufen. Bitte versuchen Sie es gleich noch einmal.",
                 "not_delivered": "Ihre letzte Nachricht konnte nicht zugestellt werden. Bitte senden Sie sie erneut.",
                 "agent": "Mitarbeiter",
+                "leave_message": "Gerade ist niemand erreichbar. Hinterlassen Sie hier Ihre Nachricht — wir antworten, sobald jemand da ist.",
+                "ask_email": "Gerade ist niemand erreichbar. Hinterlassen Sie Ihre E-Mail-Adresse, wir melden uns.",
+                "email_thanks": "Danke! Wir melden uns unter {email}. Sie können hier gern noch etwas ergänzen.",
+                "cancelled": "Sie warten nicht mehr auf einen Mitarbeiter. Der Bot hilft Ihnen weiter.",
+                "wait_expired": "Leider konnte rechtzeitig niemand Ihren Chat übernehmen. Der Bot hilft Ihnen weiter.",
+                "cancel_words": "abbrechen|nicht mehr warten",
             }
         ),
     }
 )
+
+
+def is_cancel(language: str, text: str) -> bool:
+    """Whether ``text`` asks to stop waiting for an agent (the catalogue's ``cancel_words``)."""
+    words = say(language, "cancel_words").split("|") + say("en", "cancel_words").split("|")
+    return text.strip().strip(".!").casefold() in {word.casefold() for word in words}
 
 
 def say(language: str, key: str, **values: str) -> str:

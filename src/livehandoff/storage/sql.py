@@ -142,6 +142,11 @@ class SqlStore:
             found: str | None = await connection.scalar(query)
         return found
 
+    async def in_state(self, state: State) -> list[str]:
+        query = select(conversations.c.id).where(conversations.c.state == state.value)
+        async with self._reading() as connection:
+            return [row.id for row in (await connection.execute(query)).all()]
+
     async def seen(self, dedupe_key: str) -> bool:
         query = select(exists().where(processed_events.c.key == dedupe_key))
         async with self._reading() as connection:
@@ -318,6 +323,8 @@ def _mutable_columns(conversation: Conversation) -> dict[str, Any]:
         "handoff_reason": conversation.handoff_reason,
         "handoff_started_at": None if started is None else _utc(started),
         "handoff_ended_at": None if ended is None else _utc(ended),
+        "desk_continuous": conversation.desk_continuous,
+        "queue_position": conversation.queue_position,
         "fallback_streak": conversation.fallback_streak,
         "delivered_seq": conversation.delivered_seq,
         "bot_memory": None if memory is None else _json_copy(memory),
@@ -343,6 +350,8 @@ def _conversation(row: Row[Any]) -> Conversation:
         handoff_reason=row.handoff_reason,
         handoff_started_at=row.handoff_started_at,
         handoff_ended_at=row.handoff_ended_at,
+        desk_continuous=row.desk_continuous,
+        queue_position=row.queue_position,
         fallback_streak=row.fallback_streak,
         delivered_seq=row.delivered_seq,
         bot_memory=row.bot_memory,

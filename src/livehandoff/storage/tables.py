@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Column,
     DateTime,
     Dialect,
@@ -91,6 +92,8 @@ conversations = Table(
     Column("handoff_reason", Text),
     Column("handoff_started_at", UtcDateTime),
     Column("handoff_ended_at", UtcDateTime),
+    Column("desk_continuous", Boolean, nullable=False),
+    Column("queue_position", Integer),
     Column("fallback_streak", Integer, nullable=False),
     Column("delivered_seq", Integer, nullable=False),
     Column("bot_memory", JSON),

@@ -21,6 +21,7 @@ from livehandoff.web.schemas import (
     AgentOut,
     ConversationCreated,
     ConversationOut,
+    ConversationState,
     CreateConversation,
     Delivered,
     ErrorOut,
@@ -42,6 +43,10 @@ LIMITS: dict[int | str, dict[str, Any]] = {
 }
 UNREADABLE: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorOut, "description": "The body or a header cannot be read (e.g. not UTF-8)"},
+}
+CONFLICT: dict[str, Any] = {
+    "model": ErrorOut,
+    "description": "Nothing to cancel: no agent is being waited for",
 }
 ERRORS: dict[int | str, dict[str, Any]] = {
     **UNREADABLE,
@@ -139,6 +144,23 @@ async def mark_delivered(
     await _authorized(services.bridge, conversation_id, authorization, None)
     await services.bridge.mark_delivered(conversation_id, body.seq)
     return Response(status_code=204)
+
+
+@router.post(
+    "/{conversation_id}/cancel", response_model=ConversationState, responses={**ERRORS, 409: CONFLICT}
+)
+async def cancel_handoff(
+    request: Request,
+    conversation_id: str,
+    authorization: Annotated[str | None, Header()] = None,
+) -> ConversationState | JSONResponse:
+    """Stop waiting for an agent: the LiveChat chat is closed and the bot takes over again."""
+    services = _services(request)
+    await _authorized(services.bridge, conversation_id, authorization, None)
+    state = await services.bridge.cancel_handoff(conversation_id)
+    if state is None:
+        return error_response(409, "conflict", "there is no pending handoff to cancel")
+    return ConversationState(id=conversation_id, state=state.value)
 
 
 @router.get("/{conversation_id}", response_model=ConversationOut, responses=ERRORS)

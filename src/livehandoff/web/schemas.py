@@ -67,6 +67,11 @@ class MessageAccepted(BaseModel):
     id: str
 
 
+class ConversationState(BaseModel):
+    id: str
+    state: str
+
+
 class AgentOut(BaseModel):
     name: str | None
 

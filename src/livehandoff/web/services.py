@@ -80,9 +80,14 @@ async def open_services(
             bot=bot_engine(settings, http),
             desk=LiveChatDesk(livechat, tokens=tokens, group_id=settings.livechat_group_id),
             feed=InMemoryFeed(),
-            options=BridgeOptions(policy=settings.handoff_policy(), group_id=settings.livechat_group_id),
+            options=BridgeOptions(
+                policy=settings.handoff_policy(),
+                group_id=settings.livechat_group_id,
+                queue_refresh_seconds=settings.queue_refresh_seconds,
+            ),
         )
         stack.push_async_callback(bridge.aclose)
+        await bridge.start()
         if settings.livechat_register_webhooks:
             registered = await ensure_webhooks(
                 livechat,

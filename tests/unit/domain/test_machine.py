@@ -9,12 +9,14 @@ from typing import Any
 
 import pytest
 
-from livehandoff.domain.handoff import HandoffPolicy
+from livehandoff.domain.handoff import HandoffPolicy, HandoffSignal
 from livehandoff.domain.machine import (
     TRANSITIONS,
     AskBot,
     BotAnswered,
     BotFailed,
+    CancelRequested,
+    CloseDeskChat,
     CustomerMessageDue,
     CustomerSaid,
     DeskDelivered,
@@ -25,6 +27,7 @@ from livehandoff.domain.machine import (
     NotifyBot,
     OpenDeskChat,
     SendToDesk,
+    WaitCheck,
     decide,
 )
 from livehandoff.domain.model import (
@@ -35,6 +38,7 @@ from livehandoff.domain.model import (
     ChatEnded,
     Conversation,
     DeskChat,
+    QueueInfo,
     State,
     desk_event_from_json,
     desk_event_to_json,
@@ -97,6 +101,29 @@ ROWS: list[tuple[State, object, State, list[str], list[type]]] = [
         for s in (State.BOT, State.ENDED, State.HANDOFF_FAILED)
     ],
     (State.HANDOFF_REQUESTED, OPENED, State.HANDOFF_REQUESTED, ["waiting_for_agent"], []),
+    (
+        State.HANDOFF_REQUESTED,
+        CancelRequested(),
+        State.ENDED,
+        ["handoff_cancelled", "message"],
+        [CloseDeskChat],
+    ),
+    (State.AWAITING_EMAIL, CancelRequested(), State.ENDED, ["handoff_cancelled", "message"], []),
+    (State.HANDOFF_REQUESTED, WaitCheck(QueueInfo(3, 120)), State.HANDOFF_REQUESTED, ["queue_position"], []),
+    (
+        State.AWAITING_EMAIL,
+        CustomerMessageDue("m1", "jane@example.com"),
+        State.HANDOFF_REQUESTED,
+        ["handoff_requested", "message"],
+        [OpenDeskChat],
+    ),
+    (
+        State.AWAITING_EMAIL,
+        CustomerMessageDue("m1", "never mind"),
+        State.HANDOFF_FAILED,
+        ["handoff_failed"],
+        [AskBot],
+    ),
     (
         State.HANDOFF_REQUESTED,
         DeskRefused("internal"),
@@ -309,3 +336,71 @@ def test_a_retried_message_may_already_be_at_livechat() -> None:
     retry = decide(conversation(State.AGENT), CustomerMessageDue("m1", "hi", attempt=2), NOW)
     assert first.commands == (SendToDesk("m1", "hi", maybe_sent=False),)
     assert retry.commands == (SendToDesk("m1", "hi", maybe_sent=True),)
+
+
+SIGNAL = HandoffSignal("live_agent_handoff", "asked", 2)
+OFFLINE = DeskRefused("offline", offline=True, signal=SIGNAL)
+
+
+def test_offline_stays_with_the_bot_by_default() -> None:
+    decision = decide(conversation(State.HANDOFF_REQUESTED), OFFLINE, NOW)
+    assert decision.conversation.state is State.HANDOFF_FAILED
+    assert decision.events[1].data["code"] == "handoff_offline"
+
+
+def test_offline_can_open_a_chat_that_waits_for_an_agent() -> None:
+    decision = decide(
+        conversation(State.HANDOFF_REQUESTED), OFFLINE, NOW, HandoffPolicy(when_offline="leave_message")
+    )
+    assert decision.conversation.state is State.HANDOFF_REQUESTED
+    assert decision.commands == (OpenDeskChat(SIGNAL, continuous=True),)
+    assert decision.events[0].data["code"] == "leave_message"
+    refused_again = DeskRefused("offline", offline=True, signal=SIGNAL, continuous=True)
+    fallback = decide(
+        conversation(State.HANDOFF_REQUESTED), refused_again, NOW, HandoffPolicy(when_offline="leave_message")
+    )
+    assert fallback.conversation.state is State.HANDOFF_FAILED
+
+
+def test_offline_can_ask_for_an_email_first() -> None:
+    policy = HandoffPolicy(when_offline="ask_email")
+    asked = decide(conversation(State.HANDOFF_REQUESTED), OFFLINE, NOW, policy)
+    assert asked.conversation.state is State.AWAITING_EMAIL
+    assert asked.events[1].data["code"] == "ask_email"
+    left = decide(asked.conversation, CustomerMessageDue("m2", " jane@example.com "), NOW, policy)
+    assert left.conversation.customer.email == "jane@example.com"
+    (command,) = left.commands
+    assert isinstance(command, OpenDeskChat)
+    assert command.continuous is True
+    assert command.signal.trigger == "left_email"
+
+
+def test_waiting_customers_can_cancel_by_saying_so() -> None:
+    decision = decide(conversation(State.HANDOFF_REQUESTED), CustomerMessageDue("m1", "Cancel"), NOW)
+    assert decision.conversation.state is State.ENDED
+    assert decision.commands == (CloseDeskChat(),)
+    with_agent = decide(conversation(State.AGENT), CustomerMessageDue("m1", "cancel"), NOW)
+    assert with_agent.commands == (SendToDesk("m1", "cancel"),), "with an agent, it is just a message"
+    german = decide(
+        conversation(State.HANDOFF_REQUESTED, language="de"), CustomerMessageDue("m1", "abbrechen"), NOW
+    )
+    assert german.conversation.state is State.ENDED
+
+
+def test_the_maximum_wait_sends_the_customer_back_to_the_bot() -> None:
+    policy = HandoffPolicy(max_wait_seconds=60)
+    waiting = conversation(State.HANDOFF_REQUESTED, handoff_started_at=NOW - timedelta(seconds=61))
+    decision = decide(waiting, WaitCheck(None), NOW, policy)
+    assert decision.conversation.state is State.HANDOFF_FAILED
+    assert decision.events[0].data == {"state": "handoff_failed", "reason": "no_agent_in_time"}
+    assert decision.commands == (CloseDeskChat(),)
+    patient = replace(waiting, desk_continuous=True)
+    assert decide(patient, WaitCheck(None), NOW, policy).conversation.state is State.HANDOFF_REQUESTED
+
+
+def test_queue_positions_are_shown_when_they_change() -> None:
+    waiting = conversation(State.HANDOFF_REQUESTED)
+    first = decide(waiting, WaitCheck(QueueInfo(3, 90)), NOW)
+    assert first.events[0].data == {"position": 3, "wait_seconds": 90}
+    same = decide(first.conversation, WaitCheck(QueueInfo(3, 80)), NOW)
+    assert same.events == ()

@@ -121,6 +121,9 @@ class LiveChatClient:
     ) -> wire.ResumeChatResponse:
         return await self._customer("resume_chat", auth, body, _RESUME_CHAT)
 
+    async def deactivate_chat(self, auth: CustomerCredentials, body: wire.DeactivateChatRequest) -> None:
+        await self._customer("deactivate_chat", auth, body, _EMPTY)
+
     async def send_event(self, auth: CustomerCredentials, body: wire.SendEventRequest) -> str:
         return (await self._customer("send_event", auth, body, _SEND_EVENT)).event_id
 

@@ -14,8 +14,8 @@ from collections.abc import Sequence
 
 import structlog
 
-from livehandoff.domain.model import DeskChat, HandoffRequest
-from livehandoff.errors import DeskError, InvalidInput
+from livehandoff.domain.model import DeskChat, HandoffRequest, QueueInfo
+from livehandoff.errors import ChatInactive, DeskError, InvalidInput
 from livehandoff.integrations.livechat import translate, wire
 from livehandoff.integrations.livechat.auth import TokenManager
 from livehandoff.integrations.livechat.client import LiveChatClient
@@ -58,12 +58,13 @@ class LiveChatDesk:
         await self._update_customer(customer_id, request)
         events = translate.transcript_events(request, self._max_event_bytes)
         group_id = self._group_id if request.group_id is None else request.group_id
+        continuous = request.continuous
         if request.desk_customer_id is None:
-            chat = await self._start(customer_id, group_id, events)
+            chat = await self._start(customer_id, group_id, events, continuous)
         elif request.desk_chat_id is not None:
-            chat = await self._resume(customer_id, request.desk_chat_id, group_id, events)
+            chat = await self._resume(customer_id, request.desk_chat_id, group_id, events, continuous)
         else:
-            chat = await self._start_or_resume(customer_id, group_id, events)
+            chat = await self._start_or_resume(customer_id, group_id, events, continuous)
         bound.info(
             "livechat.chat_opened",
             chat_id=chat.chat_id,
@@ -101,6 +102,22 @@ class LiveChatDesk:
         present = {event.custom_id for event in chat.thread.events} if chat.thread is not None else set()
         return [event for event in events if event.get("custom_id") not in present]
 
+    async def close_chat(self, *, customer_id: str, chat_id: str) -> None:
+        """Close the chat as the customer; one that is already closed is fine."""
+        body: wire.DeactivateChatRequest = {"id": chat_id}
+        try:
+            await self._tokens.as_customer(customer_id, lambda auth: self._client.deactivate_chat(auth, body))
+        except ChatInactive:
+            return
+
+    async def queue(self, *, customer_id: str, chat_id: str) -> QueueInfo | None:
+        """Where the waiting chat stands, when LiveChat says."""
+        chat = await self._get_chat(customer_id, chat_id)
+        queue = chat.thread.queue if chat.thread is not None else None
+        if queue is None or queue.position is None:
+            return None
+        return QueueInfo(position=queue.position, wait_seconds=queue.wait_time)
+
     async def agent_name(self, *, customer_id: str, chat_id: str, agent_id: str) -> str | None:
         chat = await self._get_chat(customer_id, chat_id)
         return translate.agent_name(chat, agent_id)
@@ -123,19 +140,21 @@ class LiveChatDesk:
                 error_type=exc.error_type,
             )
 
-    async def _start(self, customer_id: str, group_id: int, events: Sequence[wire.MessageEvent]) -> DeskChat:
-        body = translate.start_chat_request(group_id, events)
+    async def _start(
+        self, customer_id: str, group_id: int, events: Sequence[wire.MessageEvent], continuous: bool = False
+    ) -> DeskChat:
+        body = translate.start_chat_request(group_id, events, continuous=continuous)
         started = await self._tokens.as_customer(
             customer_id, lambda auth: self._client.start_chat(auth, body)
         )
         return DeskChat(customer_id=customer_id, chat_id=started.chat_id, thread_id=started.thread_id)
 
     async def _start_or_resume(
-        self, customer_id: str, group_id: int, events: Sequence[wire.MessageEvent]
+        self, customer_id: str, group_id: int, events: Sequence[wire.MessageEvent], continuous: bool = False
     ) -> DeskChat:
         """A returning customer whose chat id we lost: start, and if refused, find the chat and resume it."""
         try:
-            return await self._start(customer_id, group_id, events)
+            return await self._start(customer_id, group_id, events, continuous)
         except DeskError as exc:
             if not _is_plain_refusal(exc):
                 raise
@@ -149,12 +168,17 @@ class LiveChatDesk:
         log.info("livechat.existing_chat_found", customer_id=customer_id, chat_id=existing.id)
         if existing.active and existing.last_thread_id:
             return await self._continue(customer_id, existing.id, existing.last_thread_id, events)
-        return await self._resume(customer_id, existing.id, group_id, events)
+        return await self._resume(customer_id, existing.id, group_id, events, continuous)
 
     async def _resume(
-        self, customer_id: str, chat_id: str, group_id: int, events: Sequence[wire.MessageEvent]
+        self,
+        customer_id: str,
+        chat_id: str,
+        group_id: int,
+        events: Sequence[wire.MessageEvent],
+        continuous: bool = False,
     ) -> DeskChat:
-        body = translate.resume_chat_request(chat_id, group_id, events)
+        body = translate.resume_chat_request(chat_id, group_id, events, continuous=continuous)
         try:
             resumed = await self._tokens.as_customer(
                 customer_id, lambda auth: self._client.resume_chat(auth, body)

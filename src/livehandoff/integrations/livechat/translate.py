@@ -152,20 +152,29 @@ def transcript_events(
 # --- chat requests -------------------------------------------------------------------------------
 
 
-def start_chat_request(group_id: int, events: Sequence[wire.MessageEvent]) -> wire.StartChatRequest:
+def start_chat_request(
+    group_id: int, events: Sequence[wire.MessageEvent], *, continuous: bool = False
+) -> wire.StartChatRequest:
+    """``continuous`` starts a chat that waits for an agent even when nobody is online (§3.1)."""
     chat: wire.ChatBody = {"access": {"group_ids": [group_id]}}
     if events:
         chat["thread"] = {"events": list(events)}
-    return {"chat": chat}
+    body: wire.StartChatRequest = {"chat": chat}
+    if continuous:
+        body["continuous"] = True
+    return body
 
 
 def resume_chat_request(
-    chat_id: str, group_id: int, events: Sequence[wire.MessageEvent]
+    chat_id: str, group_id: int, events: Sequence[wire.MessageEvent], *, continuous: bool = False
 ) -> wire.ResumeChatRequest:
     chat: wire.ChatBody = {"id": chat_id, "access": {"group_ids": [group_id]}}
     if events:
         chat["thread"] = {"events": list(events)}
-    return {"chat": chat}
+    body: wire.ResumeChatRequest = {"chat": chat}
+    if continuous:
+        body["continuous"] = True
+    return body
 
 
 def send_event_request(chat_id: str, event: wire.MessageEvent) -> wire.SendEventRequest:

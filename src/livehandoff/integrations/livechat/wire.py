@@ -105,10 +105,18 @@ class ThreadEvent(_Wire):
     custom_id: str | None = None
 
 
+class Queue(_Wire):
+    """Where a waiting thread stands (``thread.queue``, present only while queued)."""
+
+    position: int | None = None
+    wait_time: int | None = None
+
+
 class Thread(_Wire):
     id: str
     active: bool = False
     events: list[ThreadEvent] = []
+    queue: Queue | None = None
 
 
 class Access(_Wire):
@@ -224,10 +232,16 @@ class ChatBody(TypedDict):
 
 class StartChatRequest(TypedDict):
     chat: ChatBody
+    continuous: NotRequired[bool]
 
 
 class ResumeChatRequest(TypedDict):
     chat: ChatBody
+    continuous: NotRequired[bool]
+
+
+class DeactivateChatRequest(TypedDict):
+    id: str
 
 
 class UpdateCustomerRequest(TypedDict):
