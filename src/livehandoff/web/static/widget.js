@@ -28,6 +28,9 @@
       you: "You",
       botMode: "Our bot answers right away",
       connecting: "Connecting you to an agent…",
+      inLine: (position, minutes) =>
+        `You're number ${position} in line` + (minutes ? ` — about ${minutes} min` : ""),
+      stopWaiting: "Stop waiting",
       withAgent: (name) => `You're chatting with ${name}`,
       log: "Conversation",
       label: "Your message",
@@ -53,6 +56,9 @@
       you: "Sie",
       botMode: "Unser Bot antwortet sofort",
       connecting: "Sie werden mit einem Mitarbeiter verbunden…",
+      inLine: (position, minutes) =>
+        `Sie sind Nummer ${position} in der Warteschlange` + (minutes ? ` — etwa ${minutes} Min.` : ""),
+      stopWaiting: "Nicht mehr warten",
       withAgent: (name) => `Sie schreiben mit ${name}`,
       log: "Unterhaltung",
       label: "Ihre Nachricht",
@@ -351,8 +357,11 @@
 
     setMode(mode, agentName) {
       const t = this.t;
+      const was = this.getAttribute("data-mode");
       this.setAttribute("data-mode", mode);
       this.ui.mode.textContent = mode === "agent" ? t.withAgent(agentName || t.agent) : mode === "connecting" ? t.connecting : t.botMode;
+      if (mode === "connecting" && was !== "connecting") this.setNotice(t.connecting, this.stopWaitingButton());
+      else if (mode !== "connecting" && was === "connecting") this.setNotice("");
     }
 
     setNotice(text, action) {
@@ -547,8 +556,36 @@
       this.lastSeq = event.seq;
       if (event.type === "message") this.showMessage(event);
       else if (event.type === "handoff_requested" || event.type === "waiting_for_agent") this.setMode("connecting");
+      else if (event.type === "queue_position") this.showQueue(event);
       else if (event.type === "agent_joined") this.setMode("agent", event.agent && event.agent.name);
-      else if (event.type === "handoff_ended" || event.type === "handoff_failed") this.setMode("bot");
+      else if (["handoff_ended", "handoff_failed", "handoff_cancelled", "awaiting_email"].includes(event.type)) {
+        this.setMode("bot");
+      }
+    }
+
+    showQueue(event) {
+      const minutes = typeof event.wait_seconds === "number" ? Math.max(1, Math.round(event.wait_seconds / 60)) : 0;
+      this.ui.mode.textContent = this.t.inLine(event.position, minutes);
+    }
+
+    /** While connecting, the customer can stop waiting; the bridge closes the LiveChat chat. */
+    stopWaitingButton() {
+      const button = el("button", "", this.t.stopWaiting);
+      button.type = "button";
+      button.addEventListener("click", async () => {
+        if (!this.conversation) return;
+        const { id, token } = this.conversation;
+        button.disabled = true;
+        try {
+          await fetch(this.api(`/${encodeURIComponent(id)}/cancel`), {
+            method: "POST",
+            headers: { authorization: `Bearer ${token}` },
+          });
+        } catch {
+          button.disabled = false;
+        }
+      });
+      return button;
     }
 
     showMessage(event) {
