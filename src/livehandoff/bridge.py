@@ -11,33 +11,22 @@ import hashlib
 import hmac
 import secrets
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import structlog
 
 from livehandoff.delivery import ConversationWorkers, RetryLater, backoff
-from livehandoff.domain.handoff import HandoffPolicy, HandoffSignal, transcript_since_last_handoff
+from livehandoff.domain.handoff import HandoffPolicy
 from livehandoff.domain.machine import (
-    AskBot,
     BotAnswered,
-    BotFailed,
     CancelRequested,
-    CloseDeskChat,
-    Command,
     CustomerMessageDue,
     CustomerSaid,
     DeskDelivered,
     DeskDeliveryDeferred,
-    DeskDeliveryFailed,
-    DeskOpened,
-    DeskRefused,
     Event,
-    NotifyBot,
-    OpenDeskChat,
-    SendToDesk,
     WaitCheck,
     decide,
 )
@@ -45,36 +34,23 @@ from livehandoff.domain.model import (
     DESK_STATES,
     AgentMessage,
     BotTurn,
-    ChatEnded,
     Conversation,
     CustomerProfile,
     DeskEvent,
     FeedEvent,
-    HandoffRequest,
     OutboxItem,
-    QueueInfo,
     State,
     desk_event_from_json,
     desk_event_to_json,
 )
+from livehandoff.effects import Effects
 from livehandoff.errors import (
-    BotError,
-    ChatInactive,
-    DeskAuthError,
-    DeskError,
-    DeskRateLimited,
-    DeskUnavailable,
-    GroupsOffline,
     InvalidToken,
 )
 from livehandoff.locks import KeyedLocks
 from livehandoff.ports import AgentDesk, BotEngine, Clock, ConversationStore, CustomerFeed, Subscription
 
 log = structlog.get_logger("livehandoff.bridge")
-
-BOT_TEXT_LIMIT = 256
-"""Dialogflow refuses longer text input; the agent still gets the full message."""
-
 
 class SystemClock:
     """The real time, in UTC."""
@@ -143,6 +119,9 @@ class Bridge:
         self._locks = KeyedLocks()
         self._deliveries = ConversationWorkers(self._deliver_next, store.pending_outbox)
         self._waiting = ConversationWorkers(self._check_waiting, self._waiting_conversations)
+        self._effects = Effects(
+            store=store, bot=bot, desk=desk, group_id=options.group_id, on_chat_opened=self._waiting.kick
+        )
 
     # --- customer side ------------------------------------------------------------------------
 
@@ -286,30 +265,13 @@ class Bridge:
         conversation = await self._store.load(conversation_id)
         if isinstance(event, AgentMessage) and event.agent_id == conversation.desk_customer_id:
             return False  # the customer's own message, echoed back
-        event = await self._with_agent_name(conversation, event)
+        event = await self._effects.with_agent_name(conversation, event)
         await self._apply(conversation_id, event, dedupe_key=event.key)
         return True
 
     async def _apply_parked(self, conversation_id: str, chat_id: str) -> None:
         for data in await self._store.unpark(chat_id):
             await self._apply_desk_event(conversation_id, desk_event_from_json(data))
-
-    async def _with_agent_name(self, conversation: Conversation, event: DeskEvent) -> DeskEvent:
-        """Webhooks name agents by id only (or not at all); the customer should see a name."""
-        if isinstance(event, ChatEnded) or event.agent_name:
-            return event
-        if event.agent_id == conversation.agent_id and conversation.agent_name:
-            return replace(event, agent_name=conversation.agent_name)
-        if conversation.desk_customer_id is None:
-            return event
-        try:
-            name = await self._desk.agent_name(
-                customer_id=conversation.desk_customer_id, chat_id=event.chat_id, agent_id=event.agent_id
-            )
-        except DeskError:
-            log.warning("desk.agent_name_failed", conversation_id=conversation.id, agent_id=event.agent_id)
-            return event
-        return replace(event, agent_name=name) if name else event
 
     # --- the loop ----------------------------------------------------------------------------
 
@@ -392,100 +354,9 @@ class Bridge:
             if decision.conversation.desk_chat_id not in (None, conversation.desk_chat_id):
                 await self._apply_parked(conversation_id, decision.conversation.desk_chat_id)
             for command in decision.commands:
-                outcome = await self._run(decision.conversation, command)
+                outcome = await self._effects.run(decision.conversation, command)
                 if outcome is not None:
                     pending.append(outcome)
-
-    async def _run(self, conversation: Conversation, command: Command) -> Event | None:
-        match command:
-            case AskBot(text=text):
-                return await self._ask_bot(conversation, text)
-            case NotifyBot(event=name, parameters=parameters, memory=memory):
-                return await self._notify_bot(conversation, name, parameters, memory)
-            case OpenDeskChat(signal=signal, continuous=continuous):
-                return await self._open_desk_chat(conversation, signal, continuous)
-            case CloseDeskChat():
-                await self._close_desk_chat(conversation)
-                return None
-            case SendToDesk(message_id=message_id, text=text, maybe_sent=maybe_sent):
-                return await self._send_to_desk(conversation, message_id, text, maybe_sent)
-
-    async def _ask_bot(self, conversation: Conversation, text: str) -> Event:
-        try:
-            turn = await self._bot.detect_intent(
-                session_id=conversation.bot_session_id,
-                text=text[:BOT_TEXT_LIMIT],
-                language=conversation.language,
-            )
-        except BotError as exc:
-            log.warning("bot.failed", conversation_id=conversation.id, error=type(exc).__name__)
-            return BotFailed(type(exc).__name__)
-        return BotAnswered(turn)
-
-    async def _notify_bot(
-        self,
-        conversation: Conversation,
-        name: str,
-        parameters: Mapping[str, Any],
-        memory: Mapping[str, Any] | None,
-    ) -> Event | None:
-        """The bot learns the agent chat ended; a failure here only costs the bot's welcome back."""
-        try:
-            turn = await self._bot.send_event(
-                session_id=conversation.bot_session_id,
-                name=name,
-                parameters=parameters,
-                language=conversation.language,
-                memory=memory,
-            )
-        except BotError as exc:
-            log.warning("bot.return_event_failed", conversation_id=conversation.id, error=type(exc).__name__)
-            return None
-        return BotAnswered(turn, answering_return_event=True)
-
-    async def _open_desk_chat(
-        self, conversation: Conversation, signal: HandoffSignal, continuous: bool
-    ) -> Event:
-        events = await self._store.events_after(conversation.id, 0, limit=10_000)
-        request = HandoffRequest(
-            conversation_id=conversation.id,
-            bot_session_id=conversation.bot_session_id,
-            language=conversation.language,
-            reason=signal.reason,
-            customer=conversation.customer,
-            transcript=transcript_since_last_handoff(events),
-            desk_customer_id=conversation.desk_customer_id,
-            desk_chat_id=conversation.desk_chat_id,
-            group_id=signal.group_id if signal.group_id is not None else self._options.group_id,
-            page_url=conversation.page_url,
-            context=signal.context,
-            continuous=continuous,
-        )
-        try:
-            chat = await self._desk.open_chat(request)
-        except GroupsOffline:
-            log.info("handoff.offline", conversation_id=conversation.id, continuous=continuous)
-            return DeskRefused("offline", offline=True, signal=signal, continuous=continuous)
-        except DeskError as exc:
-            log.warning("handoff.failed", conversation_id=conversation.id, error_type=exc.error_type)
-            return DeskRefused(exc.error_type or type(exc).__name__)
-        log.info(
-            "handoff.opened", conversation_id=conversation.id, chat_id=chat.chat_id, resumed=chat.resumed
-        )
-        self._waiting.kick(conversation.id)
-        return DeskOpened(chat, continuous)
-
-    async def _close_desk_chat(self, conversation: Conversation) -> None:
-        """Close a chat nobody took; if LiveChat cannot be told now, its own inactivity timer will."""
-        if conversation.desk_customer_id is None or conversation.desk_chat_id is None:
-            return None
-        try:
-            await self._desk.close_chat(
-                customer_id=conversation.desk_customer_id, chat_id=conversation.desk_chat_id
-            )
-        except DeskError as exc:
-            log.warning("handoff.close_failed", conversation_id=conversation.id, error_type=exc.error_type)
-        return None
 
     # --- waiting for an agent ----------------------------------------------------------------
 
@@ -506,44 +377,8 @@ class Bridge:
             conversation = await self._store.load(conversation_id)
             if conversation.state is not State.HANDOFF_REQUESTED or conversation.agent_id is not None:
                 return None
-            await self._apply(conversation_id, WaitCheck(await self._queue(conversation)))
+            await self._apply(conversation_id, WaitCheck(await self._effects.queue(conversation)))
         return self._options.queue_refresh_seconds
-
-    async def _queue(self, conversation: Conversation) -> QueueInfo | None:
-        if conversation.desk_customer_id is None or conversation.desk_chat_id is None:
-            return None
-        try:
-            return await self._desk.queue(
-                customer_id=conversation.desk_customer_id, chat_id=conversation.desk_chat_id
-            )
-        except DeskError:
-            return None
-
-    async def _send_to_desk(
-        self, conversation: Conversation, message_id: str, text: str, maybe_sent: bool
-    ) -> Event | None:
-        """Relay to LiveChat. Failures that pass (outage, rate limit, token trouble) raise ``RetryLater``;
-        a closed chat is the state machine's to resolve; anything else is told to the customer."""
-        if conversation.desk_customer_id is None or conversation.desk_chat_id is None:
-            return DeskDeliveryFailed(message_id, text, chat_inactive=True)
-        try:
-            await self._desk.send_message(
-                customer_id=conversation.desk_customer_id,
-                chat_id=conversation.desk_chat_id,
-                text=text,
-                message_id=message_id,
-                maybe_sent=maybe_sent,
-            )
-        except ChatInactive:
-            return DeskDeliveryFailed(message_id, text, chat_inactive=True)
-        except DeskRateLimited as exc:
-            raise RetryLater("too_many_requests", retry_after=exc.retry_after) from exc
-        except (DeskUnavailable, DeskAuthError) as exc:
-            raise RetryLater(exc.error_type or type(exc).__name__) from exc
-        except DeskError as exc:
-            log.warning("relay.refused", conversation_id=conversation.id, error_type=exc.error_type)
-            return DeskDeliveryFailed(message_id, text)
-        return None
 
     # --- lifecycle -------------------------------------------------------------------------------
 
