@@ -52,6 +52,7 @@ from livehandoff.ports import AgentDesk, BotEngine, Clock, ConversationStore, Cu
 
 log = structlog.get_logger("livehandoff.bridge")
 
+
 class SystemClock:
     """The real time, in UTC."""
 
@@ -257,14 +258,26 @@ class Bridge:
         async with self._locks.hold(conversation_id):
             return await self._apply_desk_event(conversation_id, event)
 
-    async def _apply_desk_event(self, conversation_id: str, event: DeskEvent) -> bool:
-        """The caller holds the conversation's lock."""
+    async def _apply_desk_event(self, conversation_id: str, event: DeskEvent, *, fill: bool = True) -> bool:
+        """The caller holds the conversation's lock.
+
+        An agent message that overtook earlier ones (its number leaves a hole in the thread) first has
+        what it overtook shown, read from LiveChat, so the customer sees agent messages in thread order.
+        """
         if await self._store.seen(event.key):
             log.info("desk_event.duplicate", conversation_id=conversation_id, key=event.key)
             return False
         conversation = await self._store.load(conversation_id)
-        if isinstance(event, AgentMessage) and event.agent_id == conversation.desk_customer_id:
-            return False  # the customer's own message, echoed back
+        if isinstance(event, AgentMessage):
+            if event.agent_id == conversation.desk_customer_id:
+                return False  # the customer's own message, echoed back
+            if fill:
+                for earlier in await self._effects.missing_before(conversation, event):
+                    if isinstance(earlier, AgentMessage):
+                        await self._apply_desk_event(conversation_id, earlier, fill=False)
+                    else:
+                        await self._apply(conversation_id, earlier)
+                conversation = await self._store.load(conversation_id)
         event = await self._effects.with_agent_name(conversation, event)
         await self._apply(conversation_id, event, dedupe_key=event.key)
         return True

@@ -23,12 +23,23 @@ from livehandoff.domain.machine import (
     DeskDeliveryFailed,
     DeskOpened,
     DeskRefused,
+    DeskSent,
     Event,
     NotifyBot,
     OpenDeskChat,
     SendToDesk,
+    ThreadSeen,
 )
-from livehandoff.domain.model import ChatEnded, Conversation, DeskEvent, HandoffRequest, QueueInfo
+from livehandoff.domain.model import (
+    AgentMessage,
+    ChatEnded,
+    Conversation,
+    DeskEvent,
+    HandoffRequest,
+    QueueInfo,
+    ThreadEvent,
+)
+from livehandoff.domain.ordering import ThreadCursor, event_number
 from livehandoff.errors import (
     BotError,
     ChatInactive,
@@ -173,7 +184,7 @@ class Effects:
         if conversation.desk_customer_id is None or conversation.desk_chat_id is None:
             return DeskDeliveryFailed(message_id, text, chat_inactive=True)
         try:
-            await self._desk.send_message(
+            event_ids = await self._desk.send_message(
                 customer_id=conversation.desk_customer_id,
                 chat_id=conversation.desk_chat_id,
                 text=text,
@@ -189,7 +200,33 @@ class Effects:
         except DeskError as exc:
             log.warning("relay.refused", conversation_id=conversation.id, error_type=exc.error_type)
             return DeskDeliveryFailed(message_id, text)
-        return None
+        return DeskSent(tuple(event_ids))
+
+    async def missing_before(
+        self, conversation: Conversation, event: AgentMessage
+    ) -> list[Event | DeskEvent]:
+        """What LiveChat holds before ``event`` that we have not handled, in thread order.
+
+        Asked only when the event's number leaves a hole behind it (a webhook overtook another, or
+        one was lost); agent messages come back as ``AgentMessage`` to show, the rest as ``ThreadSeen``.
+        """
+        cursor = ThreadCursor.from_json(conversation.desk_cursor) if conversation.desk_cursor else None
+        position = event_number(event.event_id)
+        if cursor is None or position is None or position[0] != cursor.thread_id:
+            return []
+        if cursor.handled(position[1]) or not cursor.holes_before(position[1]):
+            return []
+        assert conversation.desk_customer_id is not None
+        try:
+            events = await self._desk.thread_events(
+                customer_id=conversation.desk_customer_id, chat_id=event.chat_id
+            )
+        except DeskError as exc:
+            log.warning(
+                "ordering.thread_unavailable", conversation_id=conversation.id, error_type=exc.error_type
+            )
+            return []
+        return _missing(conversation, cursor, event, events)
 
     async def with_agent_name(self, conversation: Conversation, event: DeskEvent) -> DeskEvent:
         """Webhooks name agents by id only (or not at all); the customer should see a name."""
@@ -207,3 +244,32 @@ class Effects:
             log.warning("desk.agent_name_failed", conversation_id=conversation.id, agent_id=event.agent_id)
             return event
         return replace(event, agent_name=name) if name else event
+
+
+def _missing(
+    conversation: Conversation, cursor: ThreadCursor, event: AgentMessage, events: list[ThreadEvent]
+) -> list[Event | DeskEvent]:
+    found: list[Event | DeskEvent] = []
+    seen: list[str] = []
+    limit = event_number(event.event_id)
+    for item in events:
+        position = event_number(item.event_id)
+        if position is None or limit is None or position[0] != cursor.thread_id or position[1] >= limit[1]:
+            continue
+        if cursor.handled(position[1]):
+            continue
+        is_agent = item.kind == "message" and item.author_id not in (None, conversation.desk_customer_id)
+        if is_agent and item.author_id is not None and item.created_at is not None:
+            found.append(
+                AgentMessage(
+                    chat_id=event.chat_id,
+                    event_id=item.event_id,
+                    agent_id=item.author_id,
+                    text=item.text,
+                    created_at=item.created_at,
+                    agent_name=item.author_name,
+                )
+            )
+        else:
+            seen.append(item.event_id)
+    return [ThreadSeen(tuple(seen)), *found] if seen else found

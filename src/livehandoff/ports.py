@@ -21,6 +21,7 @@ from livehandoff.domain.model import (
     OutboxItem,
     QueueInfo,
     State,
+    ThreadEvent,
 )
 
 
@@ -60,8 +61,8 @@ class AgentDesk(Protocol):
 
     async def send_message(
         self, *, customer_id: str, chat_id: str, text: str, message_id: str = "", maybe_sent: bool = False
-    ) -> str:
-        """Send the customer's message to the chat; return LiveChat's event id.
+    ) -> list[str]:
+        """Send the customer's message to the chat; return LiveChat's ids of the events now there.
 
         ``message_id`` makes the send idempotent: with ``maybe_sent`` (an earlier attempt may have
         arrived) nothing that already arrived is sent again.
@@ -78,6 +79,10 @@ class AgentDesk(Protocol):
 
     async def queue(self, *, customer_id: str, chat_id: str) -> QueueInfo | None:
         """The waiting chat's place in the queue, when the desk knows it."""
+        ...
+
+    async def thread_events(self, *, customer_id: str, chat_id: str) -> list[ThreadEvent]:
+        """The events of the chat's current thread, oldest first (to fill in what webhooks skipped)."""
         ...
 
 

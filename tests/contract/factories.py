@@ -41,6 +41,7 @@ def full(conversation_id: str = "conv-1") -> Conversation:
         handoff_ended_at=datetime(2025, 1, 2, 3, 25, 0, tzinfo=timezone(timedelta(hours=-5))),
         desk_continuous=True,
         queue_position=3,
+        desk_cursor={"thread_id": "T1", "upto": 4, "beyond": [6]},
         fallback_streak=2,
         delivered_seq=4,
         bot_memory={"contexts": [{"name": "projects/p/agent/sessions/s/contexts/order", "lifespanCount": 3}]},

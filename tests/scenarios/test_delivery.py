@@ -52,3 +52,29 @@ async def test_an_outage_queues_messages_in_order_and_delivers_them_later(
     relayed = [e["text"] for e in thread if e["type"] == "message" and "outage" in e.get("text", "")]
     assert relayed == ["first, during the outage", "second, during the outage"], "in order, once each"
     assert second != first
+
+
+WEBHOOKS_SHUFFLED = {
+    "seed": 3,
+    "webhooks": {"reorder_rate": 0.5, "reorder_hold_ms": 300, "duplicate_rate": 0.3},
+}
+
+
+async def test_agent_messages_reach_the_customer_once_and_in_order_when_webhooks_are_shuffled(
+    customer: Customer, agent: Agent, http: httpx.AsyncClient, stack: Stack
+) -> None:
+    await customer.start()
+    await customer.say("I want to talk to an agent")
+    await customer.wait_for(lambda e: e["type"] == "agent_joined", "agent joined")
+    (chat,) = await agent.chats()
+
+    await faults(http, stack, "POST", WEBHOOKS_SHUFFLED)
+    sent = [f"agent line {n}" for n in range(8)]
+    for text in sent:
+        await agent.say(chat["id"], text)
+    await customer.wait_for(lambda e: e.get("text") == sent[-1], "the last line")
+    for text in sent:
+        await customer.wait_for(lambda e, text=text: e.get("text") == text, text)
+    await stack.livechat.wait_idle()
+    shown = [e["text"] for e in customer.messages("agent")]
+    assert shown == sent, "once each, in the order the agent wrote them"

@@ -21,7 +21,9 @@ from livehandoff.domain.model import (
     CustomerProfile,
     DeskChat,
     HandoffRequest,
+    QueueInfo,
     State,
+    ThreadEvent,
 )
 from livehandoff.errors import (
     BotUnavailable,
@@ -86,6 +88,8 @@ class Desk:
         self.failures: list[Exception] = []
         self.refuse: Exception | None = None
         self.inactive = False
+        self.thread: list[ThreadEvent] = []
+        self.closed: list[str] = []
 
     async def open_chat(self, request: HandoffRequest) -> DeskChat:
         if self.refuse is not None:
@@ -97,7 +101,7 @@ class Desk:
 
     async def send_message(
         self, *, customer_id: str, chat_id: str, text: str, message_id: str = "", maybe_sent: bool = False
-    ) -> str:
+    ) -> list[str]:
         if self.inactive:
             raise ChatInactive("closed", error_type="chat_inactive")
         if self.failures:
@@ -108,10 +112,19 @@ class Desk:
                 raise DeskUnavailable("timed out", error_type="request_timeout")
             raise failure
         if maybe_sent and message_id in self.arrived:
-            return message_id
+            return [message_id]
         self.arrived.append(message_id)
         self.sent.append(text)
-        return f"T1_{len(self.sent)}"
+        return [f"T1_{len(self.sent)}"]
+
+    async def thread_events(self, *, customer_id: str, chat_id: str) -> list[ThreadEvent]:
+        return list(self.thread)
+
+    async def close_chat(self, *, customer_id: str, chat_id: str) -> None:
+        self.closed.append(chat_id)
+
+    async def queue(self, *, customer_id: str, chat_id: str) -> QueueInfo | None:
+        return None
 
     async def agent_name(self, *, customer_id: str, chat_id: str, agent_id: str) -> str | None:
         return "Looked Up"
@@ -411,3 +424,31 @@ async def test_a_restart_resumes_what_was_accepted(store: SqlStore, bot: SlowBot
     await second.aclose()
     assert desk.sent == ["survives"]
     assert await store.next_outbox(conversation_id) is None
+
+
+async def test_agent_messages_that_overtook_others_are_shown_in_thread_order(
+    bridge: Bridge, desk: Desk
+) -> None:
+    """LiveChat's webhook for T1_3 arrives before the one for T1_2: the customer still sees T1_2 first."""
+    conversation_id = await handed_off(bridge)  # the chat opened with no known events: cursor unset
+    await bridge.handle_desk_event(
+        AgentMessage(
+            chat_id="CHAT000001", event_id="T1_1", agent_id="anna@example.com", text="one", created_at=NOW
+        )
+    )
+    desk.thread = [
+        ThreadEvent("T1_1", "message", "anna@example.com", "one", NOW, "Anna"),
+        ThreadEvent("T1_2", "message", "anna@example.com", "two", NOW, "Anna"),
+        ThreadEvent("T1_3", "system_message"),
+        ThreadEvent("T1_4", "message", "anna@example.com", "four", NOW, "Anna"),
+    ]
+    late = AgentMessage(
+        chat_id="CHAT000001", event_id="T1_2", agent_id="anna@example.com", text="two", created_at=NOW
+    )
+    early = AgentMessage(
+        chat_id="CHAT000001", event_id="T1_4", agent_id="anna@example.com", text="four", created_at=NOW
+    )
+    assert await bridge.handle_desk_event(early) is True
+    assert await bridge.handle_desk_event(late) is False, "already shown, in its place"
+    agent_lines = [t for a, t in await texts(bridge, conversation_id) if a == "agent"]
+    assert agent_lines == ["one", "two", "four"]

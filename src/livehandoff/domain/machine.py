@@ -38,6 +38,7 @@ from livehandoff.domain.model import (
     QueueInfo,
     State,
 )
+from livehandoff.domain.ordering import ThreadCursor, advance
 from livehandoff.domain.texts import is_cancel, say
 
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -70,6 +71,20 @@ class DeskDeliveryDeferred:
     """LiveChat could not take the message now; it stays queued and is retried."""
 
     message_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeskSent:
+    """The customer's message is in the agent chat, as these events."""
+
+    event_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadSeen:
+    """Events of the thread that need no showing (the customer's own, LiveChat's system messages)."""
+
+    event_ids: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +162,8 @@ Event = (
     | DeskDeliveryFailed
     | DeskDeliveryDeferred
     | DeskDelivered
+    | DeskSent
+    | ThreadSeen
     | AgentJoined
     | AgentMessage
     | ChatEnded
@@ -311,11 +328,13 @@ def _bot_failed(conv: Conversation, event: BotFailed, now: datetime, policy: Han
 
 
 def _desk_opened(conv: Conversation, event: DeskOpened, now: datetime, policy: HandoffPolicy) -> Decision:
+    cursor = advance(None, event.chat.event_ids)
     nxt = replace(
         conv,
         desk_customer_id=event.chat.customer_id,
         desk_chat_id=event.chat.chat_id,
         desk_continuous=event.continuous,
+        desk_cursor=cursor.as_json() if cursor is not None else None,
     )
     return Decision(nxt, (_state_event("waiting_for_agent", nxt.state),))
 
@@ -398,10 +417,23 @@ def _agent_joined(conv: Conversation, event: AgentJoined, now: datetime, policy:
 
 def _agent_message(conv: Conversation, event: AgentMessage, now: datetime, policy: HandoffPolicy) -> Decision:
     name = event.agent_name or conv.agent_name or say(conv.language, "agent")
-    nxt = replace(conv, state=State.AGENT)
+    nxt = _handled(replace(conv, state=State.AGENT), (event.event_id,))
     if conv.agent_id is None:
         nxt = replace(nxt, agent_id=event.agent_id, agent_name=name)
     return Decision(nxt, (_message(Author.AGENT, event.text, name=name),))
+
+
+def _thread_handled(
+    conv: Conversation, event: DeskSent | ThreadSeen, now: datetime, policy: HandoffPolicy
+) -> Decision:
+    return Decision(_handled(conv, event.event_ids))
+
+
+def _handled(conv: Conversation, event_ids: tuple[str, ...]) -> Conversation:
+    """``conv`` with the thread cursor moved over ``event_ids`` (see ``domain.ordering``)."""
+    current = ThreadCursor.from_json(conv.desk_cursor) if conv.desk_cursor else None
+    cursor = advance(current, event_ids)
+    return replace(conv, desk_cursor=cursor.as_json()) if cursor is not None else conv
 
 
 def _chat_ended(conv: Conversation, event: ChatEnded, now: datetime, policy: HandoffPolicy) -> Decision:
@@ -463,6 +495,8 @@ _add({State.HANDOFF_REQUESTED}, DeskOpened, _desk_opened)
 _add({State.HANDOFF_REQUESTED}, DeskRefused, _desk_refused)
 _add(DESK_STATES, AgentJoined, _agent_joined)
 _add(DESK_STATES, AgentMessage, _agent_message)
+_add(set(State), DeskSent, _thread_handled)
+_add(set(State), ThreadSeen, _thread_handled)
 _add(DESK_STATES, ChatEnded, _chat_ended)
 _add(DESK_STATES, DeskDeliveryFailed, _delivery_failed)
 

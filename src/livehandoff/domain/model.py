@@ -76,6 +76,8 @@ class Conversation:
     desk_continuous: bool = False
     """The agent chat waits for an agent however long it takes (no maximum wait)."""
     queue_position: int | None = None
+    desk_cursor: Mapping[str, Any] | None = None
+    """What of the current thread has been handled (``domain.ordering.ThreadCursor`` as JSON)."""
     fallback_streak: int = 0
     """Fallback answers in a row; a configured number of them hands off."""
     delivered_seq: int = 0
@@ -165,6 +167,20 @@ class DeskChat:
     chat_id: str
     thread_id: str
     resumed: bool = False
+    event_ids: tuple[str, ...] = ()
+    """Ids of the events the chat was opened with (the transcript)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadEvent:
+    """An event of the chat's current thread, as the customer's side of the desk sees it."""
+
+    event_id: str
+    kind: str
+    author_id: str | None = None
+    text: str = ""
+    created_at: datetime | None = None
+    author_name: str | None = None
 
 
 # --- what the desk told us (translated from webhooks) ------------------------------------------

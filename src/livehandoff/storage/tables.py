@@ -94,6 +94,7 @@ conversations = Table(
     Column("handoff_ended_at", UtcDateTime),
     Column("desk_continuous", Boolean, nullable=False),
     Column("queue_position", Integer),
+    Column("desk_cursor", JSON),
     Column("fallback_streak", Integer, nullable=False),
     Column("delivered_seq", Integer, nullable=False),
     Column("bot_memory", JSON),

@@ -24,9 +24,11 @@ from livehandoff.domain.machine import (
     DeskDeliveryFailed,
     DeskOpened,
     DeskRefused,
+    DeskSent,
     NotifyBot,
     OpenDeskChat,
     SendToDesk,
+    ThreadSeen,
     WaitCheck,
     decide,
 )
@@ -83,6 +85,8 @@ ROWS: list[tuple[State, object, State, list[str], list[type]]] = [
     *[(s, SAID, s, ["message"], []) for s in State],
     *[(s, DeskDeliveryDeferred("m1"), s, ["message_queued"], []) for s in State],
     *[(s, DeskDelivered("m1"), s, ["message_delivered"], []) for s in State],
+    *[(s, DeskSent(("T1_4",)), s, [], []) for s in State],
+    *[(s, ThreadSeen(("T1_2",)), s, [], []) for s in State],
     *[(s, DUE, s, [], [AskBot]) for s in (State.BOT, State.ENDED, State.HANDOFF_FAILED)],
     *[(s, DUE, s, [], [SendToDesk]) for s in (State.HANDOFF_REQUESTED, State.AGENT)],
     *[(s, BotAnswered(TURN), s, ["message"], []) for s in (State.BOT, State.ENDED, State.HANDOFF_FAILED)],
@@ -404,3 +408,14 @@ def test_queue_positions_are_shown_when_they_change() -> None:
     assert first.events[0].data == {"position": 3, "wait_seconds": 90}
     same = decide(first.conversation, WaitCheck(QueueInfo(3, 80)), NOW)
     assert same.events == ()
+
+
+def test_the_thread_cursor_follows_what_was_opened_sent_and_shown() -> None:
+    start = replace(conversation(State.HANDOFF_REQUESTED), desk_cursor=None)
+    opened = decide(start, DeskOpened(DeskChat(CUSTOMER, CHAT, "T1", event_ids=("T1_1",))), NOW).conversation
+    assert opened.desk_cursor == {"thread_id": "T1", "upto": 1, "beyond": []}
+    seen = decide(opened, ThreadSeen(("T1_2",)), NOW).conversation
+    sent = decide(seen, DeskSent(("T1_4",)), NOW).conversation
+    assert sent.desk_cursor == {"thread_id": "T1", "upto": 2, "beyond": [4]}
+    shown = decide(sent, replace(AGENT_SAID, event_id="T1_3"), NOW).conversation
+    assert shown.desk_cursor == {"thread_id": "T1", "upto": 4, "beyond": []}

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import structlog
 
-from livehandoff.domain.model import DeskChat, HandoffRequest, QueueInfo
+from livehandoff.domain.model import DeskChat, HandoffRequest, QueueInfo, ThreadEvent
 from livehandoff.errors import ChatInactive, DeskError, InvalidInput
 from livehandoff.integrations.livechat import translate, wire
 from livehandoff.integrations.livechat.auth import TokenManager
@@ -77,8 +77,8 @@ class LiveChatDesk:
 
     async def send_message(
         self, *, customer_id: str, chat_id: str, text: str, message_id: str = "", maybe_sent: bool = False
-    ) -> str:
-        """Send ``text`` as the customer; a text over the size limit goes as several events (last id).
+    ) -> list[str]:
+        """Send ``text`` as the customer; a text over the size limit goes as several events (their ids).
 
         Each event carries a ``custom_id`` made from ``message_id``. When an earlier attempt may have
         reached LiveChat (``maybe_sent``: it timed out, or we crashed before noting success), the
@@ -87,20 +87,38 @@ class LiveChatDesk:
         events = translate.message_events(text, self._max_event_bytes, message_id=message_id)
         if not events:
             raise InvalidInput("an empty message cannot be sent to LiveChat")
+        arrived: list[str] = []
         if maybe_sent and message_id:
-            events = await self._not_yet_sent(customer_id, chat_id, events)
-            if not events:
-                return message_id
-        event_ids = await self._send_events(customer_id, chat_id, events)
+            present = await self._sent_before(customer_id, chat_id)
+            arrived = [
+                present[custom] for event in events if (custom := event.get("custom_id", "")) in present
+            ]
+            events = [event for event in events if event.get("custom_id") not in present]
+        event_ids = arrived + await self._send_events(customer_id, chat_id, events)
         log.debug("livechat.message_sent", customer_id=customer_id, chat_id=chat_id, events=len(event_ids))
-        return event_ids[-1]
+        return event_ids
 
-    async def _not_yet_sent(
-        self, customer_id: str, chat_id: str, events: list[wire.MessageEvent]
-    ) -> list[wire.MessageEvent]:
+    async def _sent_before(self, customer_id: str, chat_id: str) -> dict[str, str]:
+        """``custom_id`` → event id of what the chat's current thread already holds."""
         chat = await self._get_chat(customer_id, chat_id)
-        present = {event.custom_id for event in chat.thread.events} if chat.thread is not None else set()
-        return [event for event in events if event.get("custom_id") not in present]
+        events = chat.thread.events if chat.thread is not None else []
+        return {event.custom_id: event.id for event in events if event.custom_id}
+
+    async def thread_events(self, *, customer_id: str, chat_id: str) -> list[ThreadEvent]:
+        chat = await self._get_chat(customer_id, chat_id)
+        if chat.thread is None:
+            return []
+        return [
+            ThreadEvent(
+                event_id=event.id,
+                kind=event.type,
+                author_id=event.author_id,
+                text=event.text or "",
+                created_at=event.created_at,
+                author_name=translate.agent_name(chat, event.author_id) if event.author_id else None,
+            )
+            for event in chat.thread.events
+        ]
 
     async def close_chat(self, *, customer_id: str, chat_id: str) -> None:
         """Close the chat as the customer; one that is already closed is fine."""
@@ -147,7 +165,12 @@ class LiveChatDesk:
         started = await self._tokens.as_customer(
             customer_id, lambda auth: self._client.start_chat(auth, body)
         )
-        return DeskChat(customer_id=customer_id, chat_id=started.chat_id, thread_id=started.thread_id)
+        return DeskChat(
+            customer_id=customer_id,
+            chat_id=started.chat_id,
+            thread_id=started.thread_id,
+            event_ids=tuple(started.event_ids),
+        )
 
     async def _start_or_resume(
         self, customer_id: str, group_id: int, events: Sequence[wire.MessageEvent], continuous: bool = False
@@ -190,15 +213,27 @@ class LiveChatDesk:
             if thread_id is None:
                 raise
             return await self._continue(customer_id, chat_id, thread_id, events)
-        return DeskChat(customer_id=customer_id, chat_id=chat_id, thread_id=resumed.thread_id, resumed=True)
+        return DeskChat(
+            customer_id=customer_id,
+            chat_id=chat_id,
+            thread_id=resumed.thread_id,
+            resumed=True,
+            event_ids=tuple(resumed.event_ids),
+        )
 
     async def _continue(
         self, customer_id: str, chat_id: str, thread_id: str, events: Sequence[wire.MessageEvent]
     ) -> DeskChat:
         """The chat is still active: use it, and post the new transcript into it for the agent."""
         log.info("livechat.chat_still_active", customer_id=customer_id, chat_id=chat_id)
-        await self._send_events(customer_id, chat_id, events)
-        return DeskChat(customer_id=customer_id, chat_id=chat_id, thread_id=thread_id, resumed=True)
+        event_ids = await self._send_events(customer_id, chat_id, events)
+        return DeskChat(
+            customer_id=customer_id,
+            chat_id=chat_id,
+            thread_id=thread_id,
+            resumed=True,
+            event_ids=tuple(event_ids),
+        )
 
     async def _active_thread(self, customer_id: str, chat_id: str) -> str | None:
         try:

@@ -103,6 +103,9 @@ class ThreadEvent(_Wire):
     id: str
     type: str
     custom_id: str | None = None
+    author_id: str | None = None
+    text: str | None = None
+    created_at: AwareDatetime | None = None
 
 
 class Queue(_Wire):

@@ -94,7 +94,11 @@ async def test_new_customer_costs_three_calls(desk: LiveChatDesk, fake: FakeLive
         }
     }
     assert chat == DeskChat(
-        customer_id=fake.customer_tokens[customer_token], chat_id=CHAT_ID, thread_id="PGDGHT5G", resumed=False
+        customer_id=fake.customer_tokens[customer_token],
+        chat_id=CHAT_ID,
+        thread_id="PGDGHT5G",
+        resumed=False,
+        event_ids=("PGDGHT5G_1",),
     )
 
 
@@ -198,7 +202,13 @@ async def test_returning_customer_resumes_the_known_chat(desk: LiveChatDesk, fak
     assert resume["chat"]["id"] == CHAT_ID
     assert resume["chat"]["access"] == {"group_ids": [GROUP_ID]}
     assert resume["chat"]["thread"]["events"] == transcript_events(handoff())
-    assert chat == DeskChat(customer_id=KNOWN_CUSTOMER, chat_id=CHAT_ID, thread_id="Z8AGR5OUW", resumed=True)
+    assert chat == DeskChat(
+        customer_id=KNOWN_CUSTOMER,
+        chat_id=CHAT_ID,
+        thread_id="Z8AGR5OUW",
+        resumed=True,
+        event_ids=("Z8AGR5OUW_1",),
+    )
 
 
 @pytest.mark.usefixtures("warm")
@@ -210,7 +220,13 @@ async def test_still_active_chat_is_used_as_it_is(desk: LiveChatDesk, fake: Fake
     assert fake.actions == ["/v2/customer/token", "update_customer", "resume_chat", "get_chat", "send_event"]
     assert fake.calls[3].json() == {"chat_id": CHAT_ID}
     assert fake.calls[4].json() == {"chat_id": CHAT_ID, "event": transcript_events(handoff())[0]}
-    assert chat == DeskChat(customer_id=KNOWN_CUSTOMER, chat_id=CHAT_ID, thread_id="K600PKZON8", resumed=True)
+    assert chat == DeskChat(
+        customer_id=KNOWN_CUSTOMER,
+        chat_id=CHAT_ID,
+        thread_id="K600PKZON8",
+        resumed=True,
+        event_ids=("K600PKZON8_3",),
+    )
 
 
 @pytest.mark.usefixtures("warm")
@@ -266,7 +282,13 @@ async def test_start_refused_because_a_chat_exists_resumes_it(desk: LiveChatDesk
     assert fake.calls[3].json() == {"limit": 10}
     assert fake.calls[4].json()["chat"]["id"] == CHAT_ID
     assert fake.calls[4].json()["chat"]["thread"]["events"] == transcript_events(handoff())
-    assert chat == DeskChat(customer_id=KNOWN_CUSTOMER, chat_id=CHAT_ID, thread_id="Z8AGR5OUW", resumed=True)
+    assert chat == DeskChat(
+        customer_id=KNOWN_CUSTOMER,
+        chat_id=CHAT_ID,
+        thread_id="Z8AGR5OUW",
+        resumed=True,
+        event_ids=("Z8AGR5OUW_1",),
+    )
 
 
 @pytest.mark.usefixtures("warm")
@@ -281,7 +303,13 @@ async def test_start_refused_because_an_active_chat_exists_uses_it(
     chat = await desk.open_chat(handoff(desk_customer_id=KNOWN_CUSTOMER))
 
     assert fake.actions == ["/v2/customer/token", "update_customer", "start_chat", "list_chats", "send_event"]
-    assert chat == DeskChat(customer_id=KNOWN_CUSTOMER, chat_id=CHAT_ID, thread_id="K600PKZON8", resumed=True)
+    assert chat == DeskChat(
+        customer_id=KNOWN_CUSTOMER,
+        chat_id=CHAT_ID,
+        thread_id="K600PKZON8",
+        resumed=True,
+        event_ids=("K600PKZON8_3",),
+    )
 
 
 @pytest.mark.usefixtures("warm")
@@ -316,7 +344,7 @@ async def test_expired_customer_token_is_renewed_mid_handoff(
 
 
 async def test_send_message_sends_one_customer_event(desk: LiveChatDesk, fake: FakeLiveChat) -> None:
-    event_id = await desk.send_message(customer_id=KNOWN_CUSTOMER, chat_id=CHAT_ID, text="Order 12345")
+    (event_id,) = await desk.send_message(customer_id=KNOWN_CUSTOMER, chat_id=CHAT_ID, text="Order 12345")
 
     send = fake.calls_to("send_event")
     assert [call.json() for call in send] == [
@@ -342,12 +370,12 @@ async def test_send_message_over_the_limit_goes_in_pieces(
         200, json={"event_id": next(ids)}
     )
 
-    event_id = await desk.send_message(customer_id=KNOWN_CUSTOMER, chat_id=CHAT_ID, text="word " * 50)
+    event_ids = await desk.send_message(customer_id=KNOWN_CUSTOMER, chat_id=CHAT_ID, text="word " * 50)
 
     texts = [call.json()["event"]["text"] for call in fake.calls_to("send_event")]
     assert len(texts) == 3
     assert "".join(texts) == "word " * 50
-    assert event_id == "E_3"
+    assert event_ids == ["E_1", "E_2", "E_3"]
 
 
 async def test_send_message_refuses_an_empty_text(desk: LiveChatDesk, fake: FakeLiveChat) -> None:

@@ -49,6 +49,7 @@ def upgrade() -> None:
         sa.Column("handoff_ended_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("desk_continuous", sa.Boolean(), nullable=False),
         sa.Column("queue_position", sa.Integer(), nullable=True),
+        sa.Column("desk_cursor", sa.JSON(), nullable=True),
         sa.Column("fallback_streak", sa.Integer(), nullable=False),
         sa.Column("delivered_seq", sa.Integer(), nullable=False),
         sa.Column("bot_memory", sa.JSON(), nullable=True),
