@@ -153,11 +153,11 @@ async def test_second_handoff_resumes_the_same_chat(customer: Customer, agent: A
     await customer.wait_for(lambda e: e["type"] == "agent_joined", "agent joined")
     chat_id = (await agent.chats())[0]["id"]
     await agent.close(chat_id)
-    await customer.wait_for(lambda e: e["type"] == "handoff_ended", "ended")
+    ended = await customer.wait_for(lambda e: e["type"] == "handoff_ended", "ended")
 
     await customer.say("talk to a human")
     second = await customer.wait_for(
-        lambda e: e["type"] == "agent_joined" and e["seq"] > 5, "agent joined the resumed chat"
+        lambda e: e["type"] == "agent_joined" and e["seq"] > ended["seq"], "agent joined the resumed chat"
     )
     assert second["agent"]["name"]
     chats = await agent.chats()
