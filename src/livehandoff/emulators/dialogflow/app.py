@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
+from typing import Any, Protocol
 
 from google.cloud.dialogflow_v2 import types
 from google.protobuf.json_format import ParseError
@@ -35,7 +36,6 @@ from livehandoff.emulators.dialogflow.engine import SESSION_PATTERN, DetectInten
 from livehandoff.emulators.dialogflow.faults import DialogflowFaultConfig, DialogflowFaults, google_error
 from livehandoff.emulators.dialogflow.model import Agent
 
-_DETECT_INTENT = re.compile(f"^(?P<session>{SESSION_PATTERN}):detectIntent$")
 _STATUS_BY_CODE = {400: "INVALID_ARGUMENT", 404: "NOT_FOUND", 405: "UNIMPLEMENTED"}
 
 
@@ -52,10 +52,28 @@ def create_app(
     when ``faults`` is given.
     """
     emulator = Emulator(agent, threshold=threshold, clock=clock)
-    injector = DialogflowFaults(faults)
+    return detect_intent_app("/v2", SESSION_PATTERN, types, emulator, DialogflowFaults(faults))
+
+
+class SessionEmulator(Protocol):
+    """What both editions' engines offer the HTTP edge."""
+
+    def detect_intent(self, session: str, request: Any) -> Any: ...
+
+
+def detect_intent_app(
+    prefix: str,
+    session_pattern: str,
+    types_module: Any,
+    emulator: SessionEmulator,
+    injector: DialogflowFaults,
+) -> Starlette:
+    """The HTTP edge shared by the ES (v2) and CX (v3) emulators: route, parse with the edition's
+    official types, answer or refuse in Google's shapes, with faults on demand."""
+    pattern = re.compile(f"^(?P<session>{session_pattern}):detectIntent$")
 
     async def detect_intent(request: Request) -> Response:
-        found = _DETECT_INTENT.match(request.path_params["path"])
+        found = pattern.match(request.path_params["path"])
         if found is None:
             return error_response(404, f"Method not found: {request.url.path}", "NOT_FOUND")
         session = found.group("session")
@@ -64,20 +82,20 @@ def create_app(
     async def answer(request: Request, session: str) -> Response:
         body = await request.body()
         try:
-            parsed = types.DetectIntentRequest.from_json(body.decode("utf-8") or "{}")
+            parsed = types_module.DetectIntentRequest.from_json(body.decode("utf-8") or "{}")
             response = emulator.detect_intent(session, parsed)
         except (ParseError, UnicodeDecodeError) as exc:
             return error_response(400, f"Invalid JSON payload received. {exc}", "INVALID_ARGUMENT")
         except DetectIntentError as exc:
             return error_response(exc.code, exc.message, exc.status)
         integers = "enum-encoding=int" in request.query_params.get("$alt", "")
-        text = types.DetectIntentResponse.to_json(
+        text = types_module.DetectIntentResponse.to_json(
             response, use_integers_for_enums=integers, always_print_fields_with_no_presence=False, indent=None
         )
         return Response(text, media_type="application/json; charset=UTF-8")
 
     app = Starlette(
-        routes=[Route("/v2/{path:path}", detect_intent, methods=["POST"]), *injector.routes()],
+        routes=[Route(f"{prefix}/{{path:path}}", detect_intent, methods=["POST"]), *injector.routes()],
         exception_handlers={HTTPException: _http_error},
     )
     app.state.emulator = emulator

@@ -19,25 +19,17 @@ No lifespan and no background tasks, so the app also works under ``httpx.ASGITra
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
 
 from google.cloud.dialogflowcx_v3 import types
-from google.protobuf.json_format import ParseError
 from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
 
-from livehandoff.emulators.dialogflow.app import error_response
+from livehandoff.emulators.dialogflow.app import detect_intent_app
 from livehandoff.emulators.dialogflow.cx.engine import SESSION_PATTERN, CxEmulator
 from livehandoff.emulators.dialogflow.cx.model import CxAgent
-from livehandoff.emulators.dialogflow.engine import DetectIntentError
 from livehandoff.emulators.dialogflow.faults import DialogflowFaultConfig, DialogflowFaults
 
-_DETECT_INTENT = re.compile(f"^(?P<session>{SESSION_PATTERN}):detectIntent$")
 _STATUS_BY_CODE = {400: "INVALID_ARGUMENT", 404: "NOT_FOUND", 405: "UNIMPLEMENTED"}
 
 
@@ -52,44 +44,4 @@ def create_cx_app(
     ``app.state.faults`` is the fault switch, on from the start when ``faults`` is given.
     """
     emulator = CxEmulator(agent, clock=clock)
-    injector = DialogflowFaults(faults)
-
-    async def detect_intent(request: Request) -> Response:
-        found = _DETECT_INTENT.match(request.path_params["path"])
-        if found is None:
-            return error_response(404, f"Method not found: {request.url.path}", "NOT_FOUND")
-        session = found.group("session")
-        return await injector.detect_intent(request, lambda: answer(request, session))
-
-    async def answer(request: Request, session: str) -> Response:
-        body = await request.body()
-        try:
-            parsed = types.DetectIntentRequest.from_json(body.decode("utf-8") or "{}")
-            response = emulator.detect_intent(session, parsed)
-        except (ParseError, UnicodeDecodeError) as exc:
-            return error_response(400, f"Invalid JSON payload received. {exc}", "INVALID_ARGUMENT")
-        except DetectIntentError as exc:
-            return error_response(exc.code, exc.message, exc.status)
-        integers = "enum-encoding=int" in request.query_params.get("$alt", "")
-        text = types.DetectIntentResponse.to_json(
-            response, use_integers_for_enums=integers, always_print_fields_with_no_presence=False, indent=None
-        )
-        return Response(text, media_type="application/json; charset=UTF-8")
-
-    app = Starlette(
-        routes=[Route("/v3/{path:path}", detect_intent, methods=["POST"]), *injector.routes()],
-        exception_handlers={HTTPException: _http_error},
-    )
-    app.state.emulator = emulator
-    app.state.faults = injector
-    return app
-
-
-async def _http_error(request: Request, exc: Exception) -> Response:
-    code = exc.status_code if isinstance(exc, HTTPException) else 500
-    return error_response(
-        code, f"{request.method} {request.url.path}: {exc}", _STATUS_BY_CODE.get(code, "UNKNOWN")
-    )
-
-
-__all__ = ["create_cx_app"]
+    return detect_intent_app("/v3", SESSION_PATTERN, types, emulator, DialogflowFaults(faults))
