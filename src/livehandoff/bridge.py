@@ -298,10 +298,11 @@ class Bridge:
             wait = (item.next_attempt_at - now).total_seconds()
             if wait > 0:
                 return wait
+            if not item.started:
+                await self._store.start_outbox(item.id)
             try:
-                await self._apply(
-                    conversation_id, CustomerMessageDue(item.message_id, item.text, item.attempts)
-                )
+                due = CustomerMessageDue(item.message_id, item.text, maybe_sent=item.started)
+                await self._apply(conversation_id, due)
             except RetryLater as retry:
                 return await self._defer(item, retry.reason, retry.retry_after)
             except Exception as exc:

@@ -146,6 +146,10 @@ class ConversationStore(Protocol):
         """Try this message again later."""
         ...
 
+    async def start_outbox(self, item_id: int) -> None:
+        """An attempt begins: noted before anything leaves, so a crash mid-send is known afterwards."""
+        ...
+
     async def finish_outbox(self, item_id: int) -> None:
         """The message reached the bot or LiveChat (or was settled otherwise)."""
         ...

@@ -21,6 +21,7 @@ from livehandoff.domain.model import (
     CustomerProfile,
     DeskChat,
     HandoffRequest,
+    OutboxItem,
     QueueInfo,
     State,
     ThreadEvent,
@@ -452,3 +453,40 @@ async def test_agent_messages_that_overtook_others_are_shown_in_thread_order(
     assert await bridge.handle_desk_event(late) is False, "already shown, in its place"
     agent_lines = [t for a, t in await texts(bridge, conversation_id) if a == "agent"]
     assert agent_lines == ["one", "two", "four"]
+
+
+async def test_a_send_cut_off_by_a_crash_is_not_sent_twice(store: SqlStore, bot: SlowBot, desk: Desk) -> None:
+    """The process died after LiveChat took the message but before the outbox row was deleted."""
+    first = Bridge(
+        store=store,
+        bot=bot,
+        desk=desk,
+        feed=InMemoryFeed(),
+        options=BridgeOptions(policy=HandoffPolicy(names=DEFAULT_HANDOFF_NAMES)),
+        retry_delay=no_wait,
+    )
+    conversation_id = await handed_off(first)
+    await first.aclose()
+    conversation = await store.load(conversation_id)
+    accepted = datetime.now(UTC)
+    item = OutboxItem("msg_cut", conversation_id, "cut off", accepted, accepted)
+    await store.save(conversation, [], expected_version=conversation.version, enqueue=[item])
+    pending = await store.next_outbox(conversation_id)
+    assert pending is not None
+    assert pending.id is not None
+    await store.start_outbox(pending.id)  # the attempt had begun ...
+    desk.arrived.append("msg_cut")  # ... and LiveChat had the message
+
+    second = Bridge(
+        store=store,
+        bot=bot,
+        desk=desk,
+        feed=InMemoryFeed(),
+        options=BridgeOptions(policy=HandoffPolicy(names=DEFAULT_HANDOFF_NAMES)),
+        retry_delay=no_wait,
+    )
+    await second.start()
+    await second.drain()
+    await second.aclose()
+    assert desk.sent == [], "recognised by its custom_id, not sent again"
+    assert await store.next_outbox(conversation_id) is None

@@ -62,8 +62,9 @@ class CustomerMessageDue:
 
     message_id: str
     text: str
-    attempt: int = 0
-    """Earlier attempts that failed; from the second on, the message may already be at LiveChat."""
+    maybe_sent: bool = False
+    """An earlier attempt began (and failed, or the process died during it): the message may already be
+    at LiveChat."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,7 +271,7 @@ def _route_to_desk(
         and is_cancel(conv.language, event.text)
     ):
         return _cancel(conv, CancelRequested(), now, policy)
-    return Decision(conv, commands=(SendToDesk(event.message_id, event.text, maybe_sent=event.attempt > 0),))
+    return Decision(conv, commands=(SendToDesk(event.message_id, event.text, maybe_sent=event.maybe_sent),))
 
 
 def _queued(

@@ -270,6 +270,8 @@ class OutboxItem:
     created_at: datetime
     next_attempt_at: datetime
     attempts: int = 0
+    started: bool = False
+    """An attempt began; after a crash it may have reached LiveChat without us knowing."""
     id: int | None = None
 
 

@@ -171,6 +171,11 @@ class SqlStore:
         async with self._writing() as connection:
             await connection.execute(statement)
 
+    async def start_outbox(self, item_id: int) -> None:
+        statement = update(outbox).where(outbox.c.id == item_id).values(started_at=_utc(self._clock.now()))
+        async with self._writing() as connection:
+            await connection.execute(statement)
+
     async def finish_outbox(self, item_id: int) -> None:
         async with self._writing() as connection:
             await connection.execute(delete(outbox).where(outbox.c.id == item_id))
@@ -380,6 +385,7 @@ def _outbox_item(row: Row[Any]) -> OutboxItem:
         created_at=row.created_at,
         next_attempt_at=row.next_attempt_at,
         attempts=row.attempts,
+        started=row.started_at is not None,
     )
 
 

@@ -143,6 +143,7 @@ outbox = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("attempts", Integer, nullable=False),
     Column("next_attempt_at", UtcDateTime, nullable=False, index=True),
+    Column("started_at", UtcDateTime),
     Column("last_error", Text),
 )
 """Customer messages accepted (202) but not yet routed, oldest first per conversation; kept across crashes."""

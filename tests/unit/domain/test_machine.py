@@ -336,8 +336,8 @@ def test_a_customer_message_is_queued_with_its_record() -> None:
 
 
 def test_a_retried_message_may_already_be_at_livechat() -> None:
-    first = decide(conversation(State.AGENT), CustomerMessageDue("m1", "hi", attempt=0), NOW)
-    retry = decide(conversation(State.AGENT), CustomerMessageDue("m1", "hi", attempt=2), NOW)
+    first = decide(conversation(State.AGENT), CustomerMessageDue("m1", "hi"), NOW)
+    retry = decide(conversation(State.AGENT), CustomerMessageDue("m1", "hi", maybe_sent=True), NOW)
     assert first.commands == (SendToDesk("m1", "hi", maybe_sent=False),)
     assert retry.commands == (SendToDesk("m1", "hi", maybe_sent=True),)
 
