@@ -6,6 +6,7 @@ translates their answers and failures into events the machine understands.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
@@ -52,6 +53,8 @@ from livehandoff.errors import (
 from livehandoff.ports import AgentDesk, BotEngine, ConversationStore
 
 log = structlog.get_logger("livehandoff.bridge")
+
+THREAD_READ_TRIES = 3
 
 BOT_TEXT_LIMIT = 256
 """Dialogflow refuses longer text input; the agent still gets the full message."""
@@ -209,6 +212,9 @@ class Effects:
 
         Asked only when the event's number leaves a hole behind it (a webhook overtook another, or
         one was lost); agent messages come back as ``AgentMessage`` to show, the rest as ``ThreadSeen``.
+        When LiveChat cannot be read after a few tries, ``DeskUnavailable`` goes up: the webhook is then
+        refused, nothing is recorded, and LiveChat's redelivery tries again — showing the message now
+        would put it before the ones it overtook.
         """
         cursor = ThreadCursor.from_json(conversation.desk_cursor) if conversation.desk_cursor else None
         position = event_number(event.event_id)
@@ -217,16 +223,30 @@ class Effects:
         if cursor.handled(position[1]) or not cursor.holes_before(position[1]):
             return []
         assert conversation.desk_customer_id is not None
-        try:
-            events = await self._desk.thread_events(
-                customer_id=conversation.desk_customer_id, chat_id=event.chat_id
-            )
-        except DeskError as exc:
-            log.warning(
-                "ordering.thread_unavailable", conversation_id=conversation.id, error_type=exc.error_type
-            )
-            return []
+        events = await self._read_thread(conversation, conversation.desk_customer_id, event.chat_id)
         return _missing(conversation, cursor, event, events)
+
+    async def _read_thread(
+        self, conversation: Conversation, customer_id: str, chat_id: str
+    ) -> list[ThreadEvent]:
+        for attempt in range(THREAD_READ_TRIES):
+            try:
+                return await self._desk.thread_events(customer_id=customer_id, chat_id=chat_id)
+            except (DeskUnavailable, DeskRateLimited) as exc:
+                log.warning(
+                    "ordering.thread_unavailable", conversation_id=conversation.id, attempt=attempt + 1
+                )
+                if attempt + 1 == THREAD_READ_TRIES:
+                    raise DeskUnavailable(
+                        "the chat's thread could not be read", error_type=exc.error_type
+                    ) from exc
+                wait = (
+                    exc.retry_after
+                    if isinstance(exc, DeskRateLimited) and exc.retry_after
+                    else 0.2 * 2**attempt
+                )
+                await asyncio.sleep(min(wait, 1.0))
+        return []
 
     async def with_agent_name(self, conversation: Conversation, event: DeskEvent) -> DeskEvent:
         """Webhooks name agents by id only (or not at all); the customer should see a name."""

@@ -90,6 +90,7 @@ class Desk:
         self.refuse: Exception | None = None
         self.inactive = False
         self.thread: list[ThreadEvent] = []
+        self.thread_failures = 0
         self.closed: list[str] = []
 
     async def open_chat(self, request: HandoffRequest) -> DeskChat:
@@ -119,6 +120,9 @@ class Desk:
         return [f"T1_{len(self.sent)}"]
 
     async def thread_events(self, *, customer_id: str, chat_id: str) -> list[ThreadEvent]:
+        if self.thread_failures:
+            self.thread_failures -= 1
+            raise DeskUnavailable("down", error_type="service_unavailable")
         return list(self.thread)
 
     async def close_chat(self, *, customer_id: str, chat_id: str) -> None:
@@ -490,3 +494,27 @@ async def test_a_send_cut_off_by_a_crash_is_not_sent_twice(store: SqlStore, bot:
     await second.aclose()
     assert desk.sent == [], "recognised by its custom_id, not sent again"
     assert await store.next_outbox(conversation_id) is None
+
+
+async def test_an_overtaking_message_waits_for_redelivery_when_the_thread_cannot_be_read(
+    bridge: Bridge, desk: Desk
+) -> None:
+    conversation_id = await handed_off(bridge)
+    await bridge.handle_desk_event(
+        AgentMessage(
+            chat_id="CHAT000001", event_id="T1_1", agent_id="anna@example.com", text="one", created_at=NOW
+        )
+    )
+    desk.thread = [
+        ThreadEvent("T1_2", "message", "anna@example.com", "two", NOW, "Anna"),
+        ThreadEvent("T1_3", "message", "anna@example.com", "three", NOW, "Anna"),
+    ]
+    overtaking = AgentMessage(
+        chat_id="CHAT000001", event_id="T1_3", agent_id="anna@example.com", text="three", created_at=NOW
+    )
+    desk.thread_failures = 3
+    with pytest.raises(DeskUnavailable):
+        await bridge.handle_desk_event(overtaking)
+    assert [t for a, t in await texts(bridge, conversation_id) if a == "agent"] == ["one"], "nothing recorded"
+    assert await bridge.handle_desk_event(overtaking) is True  # LiveChat's redelivery
+    assert [t for a, t in await texts(bridge, conversation_id) if a == "agent"] == ["one", "two", "three"]

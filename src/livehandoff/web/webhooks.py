@@ -6,7 +6,7 @@ import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from livehandoff.errors import InvalidInput
+from livehandoff.errors import DeskUnavailable, InvalidInput
 from livehandoff.integrations.livechat.webhook import WebhookSecretMismatch, parse_webhook
 from livehandoff.web.errors import error_response
 from livehandoff.web.services import Services
@@ -33,5 +33,9 @@ async def livechat_webhook(request: Request) -> JSONResponse:
         return error_response(400, "bad_request", str(exc))
     if event is None:
         return JSONResponse({"status": "ignored"})
-    processed = await services.bridge.handle_desk_event(event)
+    try:
+        processed = await services.bridge.handle_desk_event(event)
+    except DeskUnavailable:
+        # Nothing was recorded; LiveChat redelivers a webhook that did not get a 200.
+        return error_response(503, "unavailable", "LiveChat could not be read; deliver this webhook again")
     return JSONResponse({"status": "processed" if processed else "ignored"})
