@@ -44,6 +44,10 @@ class SqlStore:
         # A StaticPool hands the same connection to every caller; one SQLite connection holds one
         # transaction, so overlapping calls would commit or roll back each other's work. Take turns.
         self._turns = asyncio.Lock() if isinstance(engine.pool, StaticPool) else None
+        # SQLite has one writer at a time. Left to its busy timeout, many writers of one process poll
+        # the file lock and give up after a few seconds under load ("database is locked"); queueing
+        # them here instead hands the lock on in order, at once.
+        self._writers = asyncio.Lock() if engine.dialect.name == "sqlite" and self._turns is None else None
 
     @property
     def engine(self) -> AsyncEngine:
@@ -305,8 +309,16 @@ class SqlStore:
 
     @contextlib.asynccontextmanager
     async def _writing(self) -> AsyncIterator[AsyncConnection]:
-        async with self._taking_turns(), self._writer.begin() as connection:
+        async with self._taking_turns(), self._one_writer(), self._writer.begin() as connection:
             yield connection
+
+    @contextlib.asynccontextmanager
+    async def _one_writer(self) -> AsyncIterator[None]:
+        if self._writers is None:
+            yield
+            return
+        async with self._writers:
+            yield
 
 
 def _mutable_columns(conversation: Conversation) -> dict[str, Any]:
