@@ -27,5 +27,8 @@ unit: $(STAMP)
 
 test: lint typecheck unit
 
+chaos: $(STAMP)
+	$(BIN)/livehandoff chaos $(ARGS)
+
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .coverage

@@ -1,4 +1,4 @@
-"""``livehandoff``: serve · demo · emulate livechat|dialogflow · check."""
+"""``livehandoff``: serve · demo · emulate livechat|dialogflow · check · chaos."""
 
 from __future__ import annotations
 
@@ -129,6 +129,22 @@ Stop with Ctrl-C.
 """
 
 
+def cmd_chaos(args: argparse.Namespace) -> int:
+    from livehandoff.chaos import DEFAULT_FAULTS, ChaosOptions, chaos
+
+    configure_logging("WARNING")
+    options = ChaosOptions(
+        conversations=args.conversations,
+        messages=args.messages,
+        concurrency=args.concurrency,
+        rate=args.rate,
+        faults=Path(args.faults) if args.faults else DEFAULT_FAULTS,
+        seed=args.seed,
+        kill=not args.no_kill,
+    )
+    return chaos(options, report_path=Path(args.report), keep_logs=args.keep_logs)
+
+
 def _load_faults(load: Callable[[Path], FaultsT], path: str | None) -> FaultsT | None:
     if not path:
         return None
@@ -202,6 +218,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("check", help="print the configuration with secrets redacted")
     check.set_defaults(run=cmd_check)
+
+    chaos = commands.add_parser(
+        "chaos", help="many conversations under faults and a kill -9, checked (docs/reliability.md)"
+    )
+    chaos.add_argument("--conversations", type=int, default=200)
+    chaos.add_argument("--messages", type=int, default=10, help="messages each way per conversation")
+    chaos.add_argument("--concurrency", type=int, default=50, help="conversations in flight at once")
+    chaos.add_argument("--rate", type=float, default=25.0, help="messages a second, both ways together")
+    chaos.add_argument("--report", default="chaos-report.json", help="where to write the JSON report")
+    chaos.add_argument("--faults", help="LiveChat fault mix (JSON); default: livehandoff's own")
+    chaos.add_argument("--seed", type=int, default=None, help="seed of the fault mix (default: the file's)")
+    chaos.add_argument("--no-kill", action="store_true", help="leave the bridge running (a baseline run)")
+    chaos.add_argument("--keep-logs", action="store_true", help="keep the logs even when all passed")
+    chaos.set_defaults(run=cmd_chaos)
     return parser
 
 

@@ -1,0 +1,201 @@
+"""The chaos run's JSON report and the lines it prints.
+
+Besides the counts, the report says where each failure came from as far as the driver can tell: an
+agent message whose conversation had agent messages sent while the bridge was down was at the mercy of
+LiveChat's webhook retries; a customer message accepted before the kill may have been on its way to
+LiveChat when the bridge died. The bridge's log lines about the first conversations with a problem are
+copied in (the bridge logs ids, never message text).
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from livehandoff.chaos.check import Findings, total
+from livehandoff.chaos.clients import Conversation
+from livehandoff.chaos.run import ChaosOptions, ChaosRun
+
+MAX_PROBLEMS = 50
+PROBLEMS_WITH_LOGS = 10
+LOG_LINES_PER_PROBLEM = 40
+STREAM_BREAKS = ("stream_repeats", "stream_gaps", "stream_transcript_mismatch")
+"""Client counters that mean the event stream broke its promise (every event once, in ``seq`` order)."""
+
+DEFINITIONS = {
+    "lost": "sent (acknowledged to the sender) and never shown to the other side",
+    "duplicated": "extra copies shown: a message shown three times counts two",
+    "out_of_order": "messages out of place: arrived messages minus the longest subsequence in sending order",
+    "inversions": "pairs of messages shown in the opposite of their sending order",
+    "unexpected": "shown but never acknowledged to its sender, or belonging to another conversation",
+    "unsent": "messages whose sender got no acknowledgement before its deadline (not counted as sent)",
+}
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What happened, and the summary line."""
+
+    report: dict[str, Any]
+    ok: bool
+
+    @property
+    def line(self) -> str:
+        cfg, totals = self.report["config"], self.report["totals"]
+        return (
+            f"chaos: conversations={cfg['conversations']} messages={cfg['messages']} "
+            f"lost={totals['lost']} duplicated={totals['duplicated']} out_of_order={totals['out_of_order']}"
+        )
+
+
+Pairs = list[tuple[Conversation, Findings]]
+
+
+def build_report(run: ChaosRun, started_at: str, total_s: float) -> Outcome:
+    """The JSON report; ``ok`` when nothing was lost, doubled, reordered, misdelivered or left unsent."""
+    findings = run.findings()
+    directions = {name: total(found.tally for _, found in pairs) for name, pairs in findings.items()}
+    totals = total(directions.values())
+    counters: Counter[str] = Counter()
+    for conversation in run.active:
+        counters.update(conversation.counters)
+    unsent = sum(len(conversation.unsent) for conversation in run.active)
+    stream_broken = sum(counters[key] for key in STREAM_BREAKS)
+    ok = totals.clean and not (unsent or run.setup_failures or stream_broken or totals.unexpected)
+    report = {
+        "ok": ok,
+        "started_at": started_at,
+        "config": _config(run.options),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "os": platform.platform()},
+        "timings": {**run.timings, "total_s": round(total_s, 2)},
+        "restart": run.restart,
+        "totals": {"lost": totals.lost, "duplicated": totals.duplicated, "out_of_order": totals.out_of_order},
+        "directions": {name: tally.as_json() for name, tally in directions.items()},
+        "around_the_kill": _around_the_kill(findings, run.outage),
+        "unsent": unsent,
+        "setup_failures": run.setup_failures,
+        "clients": dict(sorted(counters.items())),
+        "faults": _faults(run.fault_counts),
+        "problems": _problems(findings, run.outage, run.stack.bridge_log),
+        "definitions": DEFINITIONS,
+    }
+    return Outcome(report, ok)
+
+
+def _config(options: ChaosOptions) -> dict[str, Any]:
+    return {
+        "conversations": options.conversations,
+        "messages": options.messages,
+        "concurrency": options.concurrency,
+        "rate": options.rate,
+        "agents": options.agents,
+        "faults": str(options.faults),
+        "seed": options.seed,
+        "kill": options.kill,
+        "kill_in_flight_seconds": options.kill_in_flight_seconds,
+        "settle_seconds": options.settle_seconds,
+        "retry_horizon_seconds": options.retry_horizon_seconds,
+    }
+
+
+def _faults(counts: dict[str, Any]) -> dict[str, Any]:
+    """Faults injected while they were on: the emulator's counters after minus before."""
+    before, after = Counter(counts.get("before", {})), Counter(counts.get("after", {}))
+    return {"config": counts.get("config"), "injected": dict(sorted((after - before).items()))}
+
+
+def _down(conversation: Conversation, text: str, outage: tuple[float, float] | None) -> bool:
+    sent = conversation.sent_at.get(text)
+    return outage is not None and sent is not None and outage[0] <= sent <= outage[1]
+
+
+def _around_the_kill(findings: dict[str, Pairs], outage: tuple[float, float] | None) -> dict[str, int]:
+    """Failures split by their likely cause: the outage, or the faults (and races) alone."""
+    split: Counter[str] = Counter()
+    for conversation, found in findings["agent_to_customer"]:
+        touched = any(_down(conversation, text, outage) for text in conversation.agent_sent)
+        where = "in_conversations_with_agent_messages_sent_while_down" if touched else "elsewhere"
+        split[f"agent_to_customer_out_of_order_{where}"] += found.tally.out_of_order
+        split[f"agent_to_customer_lost_{where}"] += found.tally.lost
+    for conversation, found in findings["customer_to_agent"]:
+        for text in found.duplicated:
+            sent = conversation.sent_at.get(text)
+            before = outage is not None and sent is not None and sent < outage[0]
+            split["customer_to_agent_duplicated_" + ("accepted_before_kill" if before else "other")] += 1
+    return dict(sorted(split.items()))
+
+
+def _problems(
+    findings: dict[str, Pairs], outage: tuple[float, float] | None, bridge_log: Path
+) -> list[dict[str, Any]]:
+    """The first conversations with a failure, with what each side was shown."""
+    problems: list[dict[str, Any]] = []
+    for direction, pairs in findings.items():
+        for conversation, found in pairs:
+            if found.tally.clean and not found.unexpected:
+                continue
+            involved = (*found.lost, *found.duplicated, *found.out_of_place)
+            problems.append(
+                {
+                    "direction": direction,
+                    "conversation": conversation.index,
+                    "conversation_id": conversation.id,
+                    "chat_id": conversation.chat_id,
+                    "lost": list(found.lost),
+                    "duplicated": list(found.duplicated),
+                    "out_of_place": list(found.out_of_place),
+                    "unexpected": list(found.unexpected),
+                    "sent_s_after_kill": _relative(conversation, involved, outage),
+                    "shown": conversation.shown_to_agent
+                    if direction == "customer_to_agent"
+                    else conversation.shown_to_customer(),
+                }
+            )
+    problems = problems[:MAX_PROBLEMS]
+    for problem in problems[:PROBLEMS_WITH_LOGS]:
+        problem["bridge_log"] = _log_lines(bridge_log, (problem["conversation_id"], problem["chat_id"]))
+    return problems
+
+
+def _relative(
+    conversation: Conversation, texts: tuple[str, ...], outage: tuple[float, float] | None
+) -> dict[str, float]:
+    """When each message was acknowledged to its sender, in seconds after the kill (negative: before)."""
+    if outage is None:
+        return {}
+    return {
+        text: round(conversation.sent_at[text] - outage[0], 2)
+        for text in texts
+        if text in conversation.sent_at
+    }
+
+
+def _log_lines(path: Path, needles: tuple[str, ...]) -> list[str]:
+    """The bridge's log lines that name the conversation or its chat."""
+    wanted = [needle for needle in needles if needle]
+    if not wanted or not path.exists():
+        return []
+    with path.open(encoding="utf-8", errors="replace") as log:
+        lines = [line.rstrip() for line in log if any(needle in line for needle in wanted)]
+    return lines[-LOG_LINES_PER_PROBLEM:]
+
+
+def summary(outcome: Outcome) -> list[str]:
+    """The lines printed before the final one: per direction, and what else failed."""
+    report = outcome.report
+    lines = []
+    for name, tally in report["directions"].items():
+        shown = " ".join(f"{key}={value}" for key, value in tally.items())
+        lines.append(f"chaos: {name}: {shown}")
+    if report["unsent"]:
+        lines.append(f"chaos: {report['unsent']} messages got no acknowledgement (see the report)")
+    if report["setup_failures"]:
+        lines.append(f"chaos: {len(report['setup_failures'])} conversations failed to hand off")
+    broken = {key: report["clients"][key] for key in STREAM_BREAKS if report["clients"].get(key)}
+    if broken:
+        lines.append(f"chaos: event streams broke their promise: {broken}")
+    return lines
