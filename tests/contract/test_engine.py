@@ -100,6 +100,20 @@ async def test_sqlite_runs_in_wal_mode_with_foreign_keys_and_a_busy_timeout(tmp_
     assert pragmas == ["wal", 1, 5000]
 
 
+async def test_instances_opening_a_new_sqlite_file_at_once_all_get_wal(tmp_path: Path) -> None:
+    # Switching a new file to WAL can fail at once, without waiting on the busy timeout, while another
+    # connection opens it: each round races three openers on a fresh file.
+    for round_ in range(20):
+        url = f"sqlite+aiosqlite:///{tmp_path / f'race-{round_}.sqlite3'}"
+        stores = await asyncio.gather(*(open_store(url) for _ in range(3)))
+        try:
+            async with stores[-1].engine.connect() as connection:
+                assert (await connection.exec_driver_sql("PRAGMA journal_mode")).scalar() == "wal"
+        finally:
+            for store in stores:
+                await store.close()
+
+
 @pytest.mark.postgres
 @pytest.mark.parametrize("scheme", ["postgres", "postgresql"])
 async def test_plain_postgres_urls_connect_through_asyncpg(postgres_url: str, scheme: str) -> None:

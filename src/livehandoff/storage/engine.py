@@ -5,6 +5,11 @@ legacy mode emits no ``BEGIN`` before SELECTs or DDL, so we switch that off and 
 (SQLAlchemy's documented recipe, "Transactions with SQLite and the sqlite3 driver"). Writers ask for
 ``BEGIN IMMEDIATE`` through an execution option: the write lock is then taken up front, waiting up to
 ``busy_timeout``, instead of failing with ``SQLITE_BUSY`` when a read transaction tries to upgrade.
+
+A SQLite file is switched to WAL once, before the engine opens it (``prepare_location``): the mode is
+stored in the file, and switching it can fail with ``SQLITE_BUSY`` without waiting on the busy timeout
+when another connection opens the file at the same moment, so the switch is retried there, off the
+event loop, instead of on every new connection.
 """
 
 from __future__ import annotations
@@ -12,6 +17,8 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -40,10 +47,10 @@ WRITE_OPTIONS: dict[str, Any] = {SQLITE_BEGIN: "IMMEDIATE"}
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
 _SQLITE_PRAGMAS = (
-    f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",  # first: switching to WAL may itself have to wait
-    "PRAGMA journal_mode=WAL",  # readers never block the writer, and the writer never blocks readers
+    f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",
     "PRAGMA foreign_keys=ON",
 )
+_WAL_RETRY_PAUSE_S = 0.02
 
 _json_dumps = functools.partial(json.dumps, ensure_ascii=False, allow_nan=False)
 """PostgreSQL's JSON refuses NaN and Infinity; refusing them on SQLite too keeps the backends alike."""
@@ -126,9 +133,30 @@ def _quote_identifier(name: str) -> str:
 
 
 async def prepare_location(url: URL) -> None:
-    """Create the directory of a SQLite file, so that ``sqlite+aiosqlite:///data/app.db`` just works."""
+    """Make a SQLite file ready to open: create its directory, so that ``sqlite+aiosqlite:///data/app.db``
+    just works, and put it in WAL mode (readers never block the writer, and the writer never blocks
+    readers)."""
     if url.get_backend_name() != "sqlite" or is_memory(url) or url.database is None:
         return
-    if url.database.startswith("file:"):  # a URI filename (``?uri=true``): SQLite resolves it
-        return
-    await asyncio.to_thread(Path(url.database).parent.mkdir, parents=True, exist_ok=True)
+    uri = url.database.startswith("file:")  # a URI filename (``?uri=true``): SQLite resolves it
+    if not uri:
+        await asyncio.to_thread(Path(url.database).parent.mkdir, parents=True, exist_ok=True)
+    await asyncio.to_thread(_switch_to_wal, url.database, uri)
+
+
+def _switch_to_wal(database: str, uri: bool) -> None:
+    """Set ``journal_mode=WAL``, retrying for up to the busy timeout while another connection holds the
+    file: this pragma does not always wait on the busy handler."""
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    connection = sqlite3.connect(database, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000, uri=uri)
+    try:
+        while True:
+            try:
+                connection.execute("PRAGMA journal_mode=WAL").fetchall()
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() >= deadline:
+                    raise
+            time.sleep(_WAL_RETRY_PAUSE_S)
+    finally:
+        connection.close()
