@@ -44,9 +44,7 @@ from livehandoff.domain.model import (
     desk_event_to_json,
 )
 from livehandoff.effects import Effects
-from livehandoff.errors import (
-    InvalidToken,
-)
+from livehandoff.errors import DuplicateEvent, InvalidToken
 from livehandoff.locks import KeyedLocks
 from livehandoff.ports import AgentDesk, BotEngine, Clock, ConversationStore, CustomerFeed, Subscription
 
@@ -67,6 +65,14 @@ def hash_token(token: str) -> str:
 
 FULFILLMENT_AUTHORS = frozenset({"agent", "system"})
 """Dialogflow shows its own bot answers; fulfillment replies add what came from people and from us."""
+
+
+@dataclass(frozen=True, slots=True)
+class PostedMessage:
+    """The answer to a customer's post: its message id, and whether it repeated an earlier post."""
+
+    id: str
+    replayed: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,13 +168,30 @@ class Bridge:
             raise InvalidToken("token does not open this conversation", conversation_id=conversation_id)
         return conversation
 
-    async def post_customer_message(self, conversation_id: str, text: str) -> str:
-        """Store the customer's message with its outbox row, then route it in the background."""
-        message_id = f"msg_{uuid.uuid4().hex}"
+    async def post_customer_message(
+        self, conversation_id: str, text: str, *, idempotency_key: str | None = None
+    ) -> PostedMessage:
+        """Store the customer's message with its outbox row, then route it in the background.
+
+        A client that did not get the answer to a post (the connection broke) sends it again with the
+        same ``idempotency_key``: the repeat is answered with the first post's message id and stores
+        nothing, whatever its text.
+        """
+        if idempotency_key is None:
+            message_id, dedupe_key = f"msg_{uuid.uuid4().hex}", None
+        else:
+            digest = hashlib.sha256(f"{conversation_id}\n{idempotency_key}".encode()).hexdigest()
+            message_id = f"msg_{digest[:32]}"
+            dedupe_key = f"customer-post:{message_id}"
         async with self._locks.hold(conversation_id):
-            await self._apply(conversation_id, CustomerSaid(message_id, text))
+            if dedupe_key is not None and await self._store.seen(dedupe_key):
+                return PostedMessage(message_id, replayed=True)
+            try:
+                await self._apply(conversation_id, CustomerSaid(message_id, text), dedupe_key=dedupe_key)
+            except DuplicateEvent:  # the same post, stored by another instance a moment ago
+                return PostedMessage(message_id, replayed=True)
         self._deliveries.kick(conversation_id)
-        return message_id
+        return PostedMessage(message_id, replayed=False)
 
     async def events_after(self, conversation_id: str, after_seq: int) -> list[FeedEvent]:
         return await self._store.events_after(conversation_id, after_seq)

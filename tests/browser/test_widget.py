@@ -9,7 +9,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import httpx
 from playwright.async_api import Browser, BrowserContext, expect
+from playwright.async_api import Route as PageRoute
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
@@ -25,6 +27,18 @@ async def stored_conversation(widget: Widget, stack: Stack) -> dict[str, object]
     raw = await widget.page.evaluate("key => localStorage.getItem(key)", f"livehandoff:{stack.bridge_url}")
     stored: dict[str, object] = json.loads(raw) if raw else {}
     return stored
+
+
+async def stored_transcript(stack: Stack, widget: Widget) -> list[str]:
+    """The customer's messages as the bridge stored them."""
+    stored = await stored_conversation(widget, stack)
+    async with httpx.AsyncClient() as http:
+        response = await http.get(
+            f"{stack.bridge_url}/v1/conversations/{stored['id']}",
+            headers={"authorization": f"Bearer {stored['token']}"},
+        )
+    assert response.status_code == 200, response.text
+    return [m["text"] for m in response.json()["transcript"] if m["author"] == "customer"]
 
 
 async def test_a_reload_keeps_the_conversation_and_start_over_forgets_it(
@@ -115,6 +129,41 @@ async def test_failures_are_told_in_words_and_the_text_is_kept(
     await expect(widget.message("customer", "are you still there?")).to_be_visible()
     await expect(widget.input).to_have_value("")
     await expect(widget.error).to_be_empty()
+
+
+async def test_sending_again_after_a_lost_answer_shows_the_message_once(stack: Stack, widget: Widget) -> None:
+    await widget.open(stack.bridge_url)
+    await widget.say("hello")
+    await expect(widget.quick_reply("Opening hours")).to_be_visible()
+    keys: list[str | None] = []
+
+    async def lose_the_first_answer(route: PageRoute) -> None:
+        keys.append(route.request.headers.get("idempotency-key"))
+        answer = await route.fetch()  # the bridge gets the post and answers
+        if len(keys) == 1:
+            await route.abort("connectionreset")  # ... but the answer never reaches the page
+        else:
+            await route.fulfill(response=answer)
+
+    await widget.page.route("**/messages", lose_the_first_answer)
+    await widget.input.fill("did this arrive?")
+    await widget.input.press("Enter")
+    await expect(widget.error).to_contain_text("Please try again")
+    await expect(widget.input).to_have_value("did this arrive?")
+
+    await widget.send.click()
+    await expect(widget.input).to_have_value("")
+    await expect(widget.error).to_be_empty()
+    await widget.say("and this?")
+    await expect(widget.message("customer", "and this?")).to_be_visible()
+
+    await expect(widget.message("customer", "did this arrive?")).to_have_count(1)
+    assert len(keys) == 3
+    assert keys[0], "every post carries a key"
+    assert keys[1] == keys[0], "the retry carries the first attempt's key"
+    assert keys[2] not in (None, keys[0]), "a new message has a new key"
+    transcript = await stored_transcript(stack, widget)
+    assert transcript.count("did this arrive?") == 1
 
 
 async def test_a_conversation_that_is_gone_offers_to_start_over(stack: Stack, widget: Widget) -> None:

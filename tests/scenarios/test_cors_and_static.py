@@ -25,7 +25,7 @@ def preflight(origin: str, method: str = "POST") -> dict[str, str]:
     return {
         "origin": origin,
         "access-control-request-method": method,
-        "access-control-request-headers": "authorization, content-type",
+        "access-control-request-headers": "authorization, content-type, idempotency-key",
     }
 
 
@@ -36,7 +36,7 @@ async def test_a_configured_origin_may_call_the_customer_api(
     allowed = await http.options(f"{url}/some-id/messages", headers=preflight(SHOP))
     assert allowed.status_code == 200
     assert allowed.headers["access-control-allow-origin"] == SHOP
-    assert {"authorization", "content-type"} <= {
+    assert {"authorization", "content-type", "idempotency-key"} <= {
         header.strip() for header in allowed.headers["access-control-allow-headers"].lower().split(",")
     }
     assert "access-control-allow-credentials" not in allowed.headers
@@ -44,6 +44,8 @@ async def test_a_configured_origin_may_call_the_customer_api(
     created = await http.post(url, headers={"origin": SHOP})
     assert created.status_code == 201
     assert created.headers["access-control-allow-origin"] == SHOP
+    exposed = created.headers["access-control-expose-headers"].lower()
+    assert {"idempotent-replayed", "retry-after"} <= {header.strip() for header in exposed.split(",")}
 
     refused = await http.get(
         f"{url}/{created.json()['id']}/events", headers={"origin": SHOP, "authorization": "Bearer wrong"}

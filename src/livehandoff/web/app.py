@@ -107,6 +107,7 @@ def _install_cors(app: FastAPI, origins: tuple[str, ...]) -> None:
         CORSMiddleware,
         allow_origins=list(origins),
         allow_methods=["GET", "POST"],
-        allow_headers=["authorization", "content-type", "last-event-id"],
+        allow_headers=["authorization", "content-type", "idempotency-key", "last-event-id"],
+        expose_headers=["idempotent-replayed", "retry-after"],
         allow_credentials=False,
     )

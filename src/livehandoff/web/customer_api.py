@@ -33,6 +33,9 @@ from livehandoff.web.services import Services
 router = APIRouter(prefix="/v1/conversations", tags=["customer"])
 
 KEEPALIVE_SECONDS = 15.0
+IDEMPOTENCY_KEY_MAX = 255
+IDEMPOTENCY_KEY_PATTERN = r"^[!-~]+$"
+"""Printable ASCII without spaces, as a UUID or any random token is."""
 LIMITS: dict[int | str, dict[str, Any]] = {
     413: {"model": ErrorOut, "description": "Body larger than LIVEHANDOFF_MAX_BODY_BYTES"},
     429: {
@@ -111,7 +114,21 @@ async def post_message(
     request: Request,
     conversation_id: str,
     body: PostMessage,
+    response: Response,
     authorization: Annotated[str | None, Header()] = None,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            min_length=1,
+            max_length=IDEMPOTENCY_KEY_MAX,
+            pattern=IDEMPOTENCY_KEY_PATTERN,
+            description=(
+                "A key the client chooses per message (e.g. a UUID) and sends again when it retries a post"
+                " whose answer it did not get: the repeat stores nothing and answers with the first"
+                " post's id, with `Idempotent-Replayed: true`."
+            ),
+        ),
+    ] = None,
 ) -> MessageAccepted | JSONResponse:
     """Send the customer's message. It is stored before the 202; the reply arrives as events.
 
@@ -128,8 +145,12 @@ async def post_message(
     )
     if wait > 0:
         return rate_limited_response(wait)
-    message_id = await services.bridge.post_customer_message(conversation_id, body.text)
-    return MessageAccepted(id=message_id)
+    posted = await services.bridge.post_customer_message(
+        conversation_id, body.text, idempotency_key=idempotency_key
+    )
+    if posted.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return MessageAccepted(id=posted.id)
 
 
 @router.post("/{conversation_id}/delivered", status_code=204, responses=ERRORS)

@@ -192,6 +192,12 @@
 
   class SendError extends Error {}
 
+  // 128 random bits; crypto.getRandomValues also works on pages that are not a secure context.
+  function newIdempotencyKey() {
+    const bytes = crypto.getRandomValues(new Uint8Array(16));
+    return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
+  }
+
   class LivehandoffChat extends HTMLElement {
     constructor() {
       super();
@@ -200,6 +206,7 @@
       this.source = null;
       this.lastSeq = 0;
       this.busy = false;
+      this.outgoing = null;
       this.typingTimer = 0;
       this.retryTimer = 0;
       this.isGone = false;
@@ -457,12 +464,22 @@
       try {
         if (!this.conversation) await this.start();
         const { id, token } = this.conversation;
+        // Sending the same text again after a failure reuses its key: if the first attempt did arrive
+        // (only its answer was lost), the bridge stores it once.
+        if (this.outgoing?.text !== text) this.outgoing = { text, key: newIdempotencyKey() };
         const response = await fetch(this.api(`/${encodeURIComponent(id)}/messages`), {
           method: "POST",
-          headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+          headers: {
+            authorization: `Bearer ${token}`,
+            "content-type": "application/json",
+            "idempotency-key": this.outgoing.key,
+          },
           body: JSON.stringify({ text }),
         });
-        if (response.status === 202) return true;
+        if (response.status === 202) {
+          this.outgoing = null;
+          return true;
+        }
         if (response.status === 401 || response.status === 404) {
           this.gone();
           return false;
@@ -535,6 +552,7 @@
       clearTimeout(this.retryTimer);
       this.source = null;
       this.conversation = null;
+      this.outgoing = null;
       this.lastSeq = 0;
       this.save({ id: null, token: null });
       this.setNotice("");
