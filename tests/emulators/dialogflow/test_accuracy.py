@@ -48,22 +48,26 @@ def _without_fold(intent: Intent, language: str, fold: int) -> Intent:
     return dataclasses.replace(intent, phrases=MappingProxyType({**intent.phrases, language: kept}))
 
 
+def printed(label: str, figures: tuple[int, int]) -> tuple[int, int]:
+    """``figures`` (hits, total) as they are, printed after ``label`` as one line of what ``-s`` shows."""
+    hits, total = figures
+    print(f"\n{label}: {hits}/{total} phrases matched their intent ({hits / total:.1%})")
+    return figures
+
+
 def test_support_english_training_phrases(support_agent: Agent) -> None:
-    hits, total = training_accuracy(support_agent, "en")
-    print(f"\nSupport.zip en: {hits}/{total} training phrases matched their intent ({hits / total:.1%})")
+    hits, total = printed("Support.zip en, training", training_accuracy(support_agent, "en"))
     assert total == 408
     assert hits / total >= 0.95, f"{hits}/{total}"
 
 
 def test_support_german_training_phrases(support_agent: Agent) -> None:
-    hits, total = training_accuracy(support_agent, "de")
-    print(f"\nSupport.zip de: {hits}/{total} training phrases matched their intent ({hits / total:.1%})")
+    hits, total = printed("Support.zip de, training", training_accuracy(support_agent, "de"))
     assert hits / total >= 0.95, f"{hits}/{total}"
 
 
 def test_small_talk_english_training_phrases(small_talk_agent: Agent) -> None:
-    hits, total = training_accuracy(small_talk_agent, "en")
-    print(f"\nSmall-Talk.zip en: {hits}/{total} training phrases matched their intent ({hits / total:.1%})")
+    hits, total = printed("Small-Talk.zip en, training", training_accuracy(small_talk_agent, "en"))
     assert hits / total >= 0.95, f"{hits}/{total}"
 
 
@@ -74,12 +78,10 @@ def test_demo_agent_training_phrases(demo_agent: Agent) -> None:
 
 
 def test_support_english_cross_validated(support_agent: Agent) -> None:
-    hits, total = cross_validated_accuracy(support_agent, "en")
-    print(f"\nSupport.zip en, {FOLDS}-fold held-out phrases: {hits}/{total} ({hits / total:.1%})")
+    hits, total = printed("Support.zip en, held out", cross_validated_accuracy(support_agent, "en"))
     assert hits / total >= 0.85, f"{hits}/{total}"
 
 
 def test_small_talk_english_cross_validated(small_talk_agent: Agent) -> None:
-    hits, total = cross_validated_accuracy(small_talk_agent, "en")
-    print(f"\nSmall-Talk.zip en, {FOLDS}-fold held-out phrases: {hits}/{total} ({hits / total:.1%})")
+    hits, total = printed("Small-Talk.zip en, held out", cross_validated_accuracy(small_talk_agent, "en"))
     assert hits / total >= 0.7, f"{hits}/{total}"

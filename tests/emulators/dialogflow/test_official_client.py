@@ -2,48 +2,25 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
-from collections.abc import Iterator
+from typing import Any
 
 import pytest
-import uvicorn
 from google.api_core import exceptions
-from google.auth.credentials import AnonymousCredentials
 from google.cloud import dialogflow_v2
+from starlette.applications import Starlette
 
 from livehandoff.emulators.dialogflow import Agent, create_app
 
 
 @pytest.fixture(scope="module")
-def endpoint(demo_agent: Agent) -> Iterator[str]:
-    """The emulator served on a free loopback port in a background thread, stopped afterwards."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    config = uvicorn.Config(
-        create_app(demo_agent), host="127.0.0.1", port=port, log_level="warning", lifespan="off"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.01)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+def served_app(demo_agent: Agent) -> Starlette:
+    """The emulator of the demo agent, which ``endpoint`` serves on uvicorn."""
+    return create_app(demo_agent)
 
 
 @pytest.fixture
-def sessions(endpoint: str) -> dialogflow_v2.SessionsClient:
-    return dialogflow_v2.SessionsClient(
-        credentials=AnonymousCredentials(),  # type: ignore[no-untyped-call]
-        transport="rest",
-        client_options={"api_endpoint": endpoint},
-    )
+def sessions(official_client_kwargs: dict[str, Any]) -> dialogflow_v2.SessionsClient:
+    return dialogflow_v2.SessionsClient(**official_client_kwargs)
 
 
 def detect(client: dialogflow_v2.SessionsClient, session: str, text: str) -> dialogflow_v2.QueryResult:

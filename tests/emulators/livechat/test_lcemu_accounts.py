@@ -3,26 +3,44 @@
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from livehandoff.emulators.livechat import LiveChatEmulator, parse_seed
+from livehandoff.emulators.livechat import Credentials, LiveChatEmulator, parse_seed
 
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
-async def test_refresh_grant_issues_a_dal_token(api, emu):
-    creds = emu.credentials
-    response = await api.post(
+async def refresh_grant(api: httpx.AsyncClient, creds: Credentials, client_secret: str) -> httpx.Response:
+    """The seeded app's refresh_token grant, sent with ``client_secret``."""
+    return await api.post(
         "/v2/token",
         data={
             "grant_type": "refresh_token",
             "refresh_token": creds.refresh_token,
             "client_id": creds.client_id,
-            "client_secret": creds.client_secret,
+            "client_secret": client_secret,
         },
     )
+
+
+@asynccontextmanager
+async def flow_on(emu: LiveChatEmulator, flow_class: type[Any]) -> AsyncIterator[Any]:
+    """A ``flow`` against an emulator the test built itself, closed once the block is left."""
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=emu.app), base_url="http://lc.test"
+    ) as api:
+        yield flow_class(emu, api)
+    await emu.aclose()
+
+
+async def test_refresh_grant_issues_a_dal_token(api, emu):
+    creds = emu.credentials
+    response = await refresh_grant(api, creds, creds.client_secret)
     assert response.status_code == 200
     body = response.json()
     assert body["access_token"].startswith("dal:")
@@ -35,16 +53,7 @@ async def test_refresh_grant_issues_a_dal_token(api, emu):
 
 
 async def test_refresh_with_wrong_secret_is_invalid_client(api, emu):
-    creds = emu.credentials
-    response = await api.post(
-        "/v2/token",
-        data={
-            "grant_type": "refresh_token",
-            "refresh_token": creds.refresh_token,
-            "client_id": creds.client_id,
-            "client_secret": "nope",
-        },
-    )
+    response = await refresh_grant(api, emu.credentials, "nope")
     assert response.status_code == 401
     assert response.json() == {
         "oauth_exception": "invalid_client",
@@ -140,13 +149,8 @@ async def test_agent_token_grant_requires_customers_own(flow_class):
             ]
         }
     )
-    emu = LiveChatEmulator(seed=seed)
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=emu.app), base_url="http://lc.test"
-    ) as api:
-        flow = flow_class(emu, api)
+    async with flow_on(LiveChatEmulator(seed=seed), flow_class) as flow:
         response = await flow.customer_token_response(await flow.agent_token("narrow-token-1"))
-    await emu.aclose()
     assert response.status_code == 401
     assert response.json()["oauth_exception"] == "forbidden"
 
@@ -198,19 +202,14 @@ async def test_only_25_access_tokens_per_app_and_agent(flow, api):
 
 async def test_tokens_expire_after_eight_hours(flow_class):
     now = [1_700_000_000.0]
-    emu = LiveChatEmulator(clock=lambda: now[0])
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=emu.app), base_url="http://lc.test"
-    ) as api:
-        flow = flow_class(emu, api)
+    async with flow_on(LiveChatEmulator(clock=lambda: now[0]), flow_class) as flow:
         headers = {"Authorization": f"Bearer {await flow.agent_token()}"}
         customer = await flow.new_customer()
         now[0] += 28_799
-        fresh = await api.post("/v3.6/agent/action/list_chats", json={}, headers=headers)
+        fresh = await flow.api.post("/v3.6/agent/action/list_chats", json={}, headers=headers)
         fresh_customer = await flow.customer("get_customer", customer)
         now[0] += 2
-        stale = await api.post("/v3.6/agent/action/list_chats", json={}, headers=headers)
+        stale = await flow.api.post("/v3.6/agent/action/list_chats", json={}, headers=headers)
         stale_customer = await flow.customer("get_customer", customer)
-    await emu.aclose()
     assert (fresh.status_code, fresh_customer.status_code) == (200, 200)
     assert (stale.status_code, stale_customer.status_code) == (401, 401)
