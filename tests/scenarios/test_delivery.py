@@ -30,13 +30,19 @@ async def faults(
     assert response.status_code == 200, response.text
 
 
-async def test_an_outage_queues_messages_in_order_and_delivers_them_later(
-    customer: Customer, agent: Agent, http: httpx.AsyncClient, stack: Stack
-) -> None:
+async def chat_with_the_agent(customer: Customer, agent: Agent) -> dict[str, Any]:
+    """The customer asks for a human and the agent joins: the LiveChat chat between them."""
     await customer.start()
     await customer.say("I want to talk to an agent")
     await customer.wait_for(lambda e: e["type"] == "agent_joined", "agent joined")
     (chat,) = await agent.chats()
+    return chat
+
+
+async def test_an_outage_queues_messages_in_order_and_delivers_them_later(
+    customer: Customer, agent: Agent, http: httpx.AsyncClient, stack: Stack
+) -> None:
+    chat = await chat_with_the_agent(customer, agent)
 
     await faults(http, stack, "POST", SEND_EVENT_DOWN)
     first = await customer.say("first, during the outage")
@@ -63,10 +69,7 @@ WEBHOOKS_SHUFFLED = {
 async def test_agent_messages_reach_the_customer_once_and_in_order_when_webhooks_are_shuffled(
     customer: Customer, agent: Agent, http: httpx.AsyncClient, stack: Stack
 ) -> None:
-    await customer.start()
-    await customer.say("I want to talk to an agent")
-    await customer.wait_for(lambda e: e["type"] == "agent_joined", "agent joined")
-    (chat,) = await agent.chats()
+    chat = await chat_with_the_agent(customer, agent)
 
     await faults(http, stack, "POST", WEBHOOKS_SHUFFLED)
     sent = [f"agent line {n}" for n in range(8)]

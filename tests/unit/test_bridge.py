@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -40,6 +40,7 @@ from livehandoff.storage import SqlStore, open_store
 
 NOW = datetime(2026, 11, 27, 12, tzinfo=UTC)
 TIMEOUT_AFTER_APPLY = DeskUnavailable("applied, then timed out", error_type="request_timeout")
+BridgeFactory = Callable[..., Bridge]
 
 
 class SlowBot:
@@ -153,14 +154,26 @@ def desk() -> Desk:
 
 
 @pytest.fixture
-def bridge(store: SqlStore, bot: SlowBot, desk: Desk) -> Bridge:
-    return Bridge(
-        store=store,
-        bot=bot,
-        desk=desk,
-        feed=InMemoryFeed(),
-        options=BridgeOptions(policy=HandoffPolicy(names=DEFAULT_HANDOFF_NAMES)),
-    )
+def make_bridge(store: SqlStore, bot: SlowBot, desk: Desk) -> BridgeFactory:
+    """Bridges over the same store, bot and desk; a second one plays the process after a restart."""
+
+    def build(**overrides: Any) -> Bridge:
+        arguments: dict[str, Any] = {
+            "store": store,
+            "bot": bot,
+            "desk": desk,
+            "feed": InMemoryFeed(),
+            "options": BridgeOptions(policy=HandoffPolicy(names=DEFAULT_HANDOFF_NAMES)),
+        }
+        arguments.update(overrides)
+        return Bridge(**arguments)
+
+    return build
+
+
+@pytest.fixture
+def bridge(make_bridge: BridgeFactory) -> Bridge:
+    return make_bridge()
 
 
 async def new(bridge: Bridge) -> str:
@@ -173,6 +186,22 @@ async def new(bridge: Bridge) -> str:
 async def texts(bridge: Bridge, conversation_id: str) -> list[tuple[str, str]]:
     events = await bridge.events_after(conversation_id, 0)
     return [(e.data["author"], e.data["text"]) for e in events if e.type == "message"]
+
+
+async def agent_texts(bridge: Bridge, conversation_id: str) -> list[str]:
+    return [text for author, text in await texts(bridge, conversation_id) if author == "agent"]
+
+
+def anna_says(event_id: str, text: str) -> AgentMessage:
+    """The webhook for a message Anna wrote in the handed-off chat."""
+    return AgentMessage(
+        chat_id="CHAT000001", event_id=event_id, agent_id="anna@example.com", text=text, created_at=NOW
+    )
+
+
+def anna_in_thread(event_id: str, text: str) -> ThreadEvent:
+    """The same message as the chat's thread lists it."""
+    return ThreadEvent(event_id, "message", "anna@example.com", text, NOW, "Anna")
 
 
 async def test_messages_of_one_conversation_never_interleave(bridge: Bridge, bot: SlowBot) -> None:
@@ -233,13 +262,10 @@ async def test_handoff_sends_the_transcript_in_order(bridge: Bridge, desk: Desk,
 
 async def test_duplicate_webhooks_are_processed_once(bridge: Bridge) -> None:
     conversation_id = await handed_off(bridge)
-    message = AgentMessage(
-        chat_id="CHAT000001", event_id="T1_9", agent_id="anna@example.com", text="Hi!", created_at=NOW
-    )
+    message = anna_says("T1_9", "Hi!")
     assert await bridge.handle_desk_event(message) is True
     assert await bridge.handle_desk_event(message) is False
-    agent_lines = [t for a, t in await texts(bridge, conversation_id) if a == "agent"]
-    assert agent_lines == ["Hi!"]
+    assert await agent_texts(bridge, conversation_id) == ["Hi!"]
     events = await bridge.events_after(conversation_id, 0)
     assert [e.data.get("name") for e in events if e.data.get("author") == "agent"] == ["Looked Up"]
 
@@ -337,16 +363,9 @@ async def test_an_agent_joining_before_start_chat_answers_is_not_lost(
 
 
 @pytest.fixture
-def fast_bridge(store: SqlStore, bot: SlowBot, desk: Desk) -> Bridge:
+def fast_bridge(make_bridge: BridgeFactory) -> Bridge:
     """A bridge that retries at once."""
-    return Bridge(
-        store=store,
-        bot=bot,
-        desk=desk,
-        feed=InMemoryFeed(),
-        options=BridgeOptions(policy=HandoffPolicy(names=DEFAULT_HANDOFF_NAMES)),
-        retry_delay=no_wait,
-    )
+    return make_bridge(retry_delay=no_wait)
 
 
 def no_wait(attempts: int, retry_after: float | None) -> float:
@@ -402,18 +421,10 @@ async def test_a_refusal_is_told_and_not_retried(fast_bridge: Bridge, desk: Desk
     assert await store.next_outbox(conversation_id) is None
 
 
-async def test_a_restart_resumes_what_was_accepted(store: SqlStore, bot: SlowBot, desk: Desk) -> None:
-    def bridge() -> Bridge:
-        return Bridge(
-            store=store,
-            bot=bot,
-            desk=desk,
-            feed=InMemoryFeed(),
-            options=BridgeOptions(policy=HandoffPolicy(names=DEFAULT_HANDOFF_NAMES)),
-            retry_delay=no_wait,
-        )
-
-    first = bridge()
+async def test_a_restart_resumes_what_was_accepted(
+    make_bridge: BridgeFactory, store: SqlStore, desk: Desk
+) -> None:
+    first = make_bridge(retry_delay=no_wait)
     conversation_id = await handed_off(first)
     desk.failures = [DeskUnavailable("down", error_type="service_unavailable")] * 1000
     await first.post_customer_message(conversation_id, "survives")
@@ -423,7 +434,7 @@ async def test_a_restart_resumes_what_was_accepted(store: SqlStore, bot: SlowBot
     assert await store.next_outbox(conversation_id) is not None
 
     desk.failures = []
-    second = bridge()
+    second = make_bridge(retry_delay=no_wait)
     await second.start()
     await second.drain()
     await second.aclose()
@@ -436,39 +447,25 @@ async def test_agent_messages_that_overtook_others_are_shown_in_thread_order(
 ) -> None:
     """LiveChat's webhook for T1_3 arrives before the one for T1_2: the customer still sees T1_2 first."""
     conversation_id = await handed_off(bridge)  # the chat opened with no known events: cursor unset
-    await bridge.handle_desk_event(
-        AgentMessage(
-            chat_id="CHAT000001", event_id="T1_1", agent_id="anna@example.com", text="one", created_at=NOW
-        )
-    )
+    await bridge.handle_desk_event(anna_says("T1_1", "one"))
     desk.thread = [
-        ThreadEvent("T1_1", "message", "anna@example.com", "one", NOW, "Anna"),
-        ThreadEvent("T1_2", "message", "anna@example.com", "two", NOW, "Anna"),
+        anna_in_thread("T1_1", "one"),
+        anna_in_thread("T1_2", "two"),
         ThreadEvent("T1_3", "system_message"),
-        ThreadEvent("T1_4", "message", "anna@example.com", "four", NOW, "Anna"),
+        anna_in_thread("T1_4", "four"),
     ]
-    late = AgentMessage(
-        chat_id="CHAT000001", event_id="T1_2", agent_id="anna@example.com", text="two", created_at=NOW
-    )
-    early = AgentMessage(
-        chat_id="CHAT000001", event_id="T1_4", agent_id="anna@example.com", text="four", created_at=NOW
-    )
+    late = anna_says("T1_2", "two")
+    early = anna_says("T1_4", "four")
     assert await bridge.handle_desk_event(early) is True
     assert await bridge.handle_desk_event(late) is False, "already shown, in its place"
-    agent_lines = [t for a, t in await texts(bridge, conversation_id) if a == "agent"]
-    assert agent_lines == ["one", "two", "four"]
+    assert await agent_texts(bridge, conversation_id) == ["one", "two", "four"]
 
 
-async def test_a_send_cut_off_by_a_crash_is_not_sent_twice(store: SqlStore, bot: SlowBot, desk: Desk) -> None:
+async def test_a_send_cut_off_by_a_crash_is_not_sent_twice(
+    make_bridge: BridgeFactory, store: SqlStore, desk: Desk
+) -> None:
     """The process died after LiveChat took the message but before the outbox row was deleted."""
-    first = Bridge(
-        store=store,
-        bot=bot,
-        desk=desk,
-        feed=InMemoryFeed(),
-        options=BridgeOptions(policy=HandoffPolicy(names=DEFAULT_HANDOFF_NAMES)),
-        retry_delay=no_wait,
-    )
+    first = make_bridge(retry_delay=no_wait)
     conversation_id = await handed_off(first)
     await first.aclose()
     conversation = await store.load(conversation_id)
@@ -481,14 +478,7 @@ async def test_a_send_cut_off_by_a_crash_is_not_sent_twice(store: SqlStore, bot:
     await store.start_outbox(pending.id)  # the attempt had begun ...
     desk.arrived.append("msg_cut")  # ... and LiveChat had the message
 
-    second = Bridge(
-        store=store,
-        bot=bot,
-        desk=desk,
-        feed=InMemoryFeed(),
-        options=BridgeOptions(policy=HandoffPolicy(names=DEFAULT_HANDOFF_NAMES)),
-        retry_delay=no_wait,
-    )
+    second = make_bridge(retry_delay=no_wait)
     await second.start()
     await second.drain()
     await second.aclose()
@@ -500,21 +490,12 @@ async def test_an_overtaking_message_waits_for_redelivery_when_the_thread_cannot
     bridge: Bridge, desk: Desk
 ) -> None:
     conversation_id = await handed_off(bridge)
-    await bridge.handle_desk_event(
-        AgentMessage(
-            chat_id="CHAT000001", event_id="T1_1", agent_id="anna@example.com", text="one", created_at=NOW
-        )
-    )
-    desk.thread = [
-        ThreadEvent("T1_2", "message", "anna@example.com", "two", NOW, "Anna"),
-        ThreadEvent("T1_3", "message", "anna@example.com", "three", NOW, "Anna"),
-    ]
-    overtaking = AgentMessage(
-        chat_id="CHAT000001", event_id="T1_3", agent_id="anna@example.com", text="three", created_at=NOW
-    )
+    await bridge.handle_desk_event(anna_says("T1_1", "one"))
+    desk.thread = [anna_in_thread("T1_2", "two"), anna_in_thread("T1_3", "three")]
+    overtaking = anna_says("T1_3", "three")
     desk.thread_failures = 3
     with pytest.raises(DeskUnavailable):
         await bridge.handle_desk_event(overtaking)
-    assert [t for a, t in await texts(bridge, conversation_id) if a == "agent"] == ["one"], "nothing recorded"
+    assert await agent_texts(bridge, conversation_id) == ["one"], "nothing recorded"
     assert await bridge.handle_desk_event(overtaking) is True  # LiveChat's redelivery
-    assert [t for a, t in await texts(bridge, conversation_id) if a == "agent"] == ["one", "two", "three"]
+    assert await agent_texts(bridge, conversation_id) == ["one", "two", "three"]

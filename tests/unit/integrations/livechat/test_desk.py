@@ -41,6 +41,19 @@ def handoff(**changes: Any) -> HandoffRequest:
     return HandoffRequest(**values)
 
 
+def known_customers_chat(thread_id: str, event_id: str) -> DeskChat:
+    """The known customer's chat ``CHAT_ID``, resumed, carrying the transcript in event ``event_id``."""
+    return DeskChat(
+        customer_id=KNOWN_CUSTOMER, chat_id=CHAT_ID, thread_id=thread_id, resumed=True, event_ids=(event_id,)
+    )
+
+
+REOPENED_CHAT = known_customers_chat("Z8AGR5OUW", "Z8AGR5OUW_1")
+"""The chat as ``resume_chat`` answers: a new thread opened with the transcript."""
+STILL_ACTIVE_CHAT = known_customers_chat("K600PKZON8", "K600PKZON8_3")
+"""The chat that was still active: the transcript sent into its current thread."""
+
+
 @pytest.fixture
 async def warm(tokens: TokenManager, fake: FakeLiveChat) -> None:
     """The agent token is already cached, as it is after the first handoff."""
@@ -50,6 +63,10 @@ async def warm(tokens: TokenManager, fake: FakeLiveChat) -> None:
 
 def refuse(error_type: str, status: int = 400) -> Any:
     return lambda call, entity: api_error(error_type, status)
+
+
+def answer(body: dict[str, Any]) -> Any:
+    return lambda call, entity: httpx.Response(200, json=body)
 
 
 # --- open_chat: a new customer -----------------------------------------------------------------
@@ -150,17 +167,6 @@ async def test_new_customer_refused_by_offline_groups(desk: LiveChatDesk, fake: 
 
 
 @pytest.mark.usefixtures("warm")
-async def test_new_customer_refusal_is_not_second_guessed(desk: LiveChatDesk, fake: FakeLiveChat) -> None:
-    fake.customer_actions["start_chat"] = refuse("validation")
-
-    with pytest.raises(DeskError) as caught:
-        await desk.open_chat(handoff())
-
-    assert caught.value.error_type == "validation"
-    assert "list_chats" not in fake.actions
-
-
-@pytest.mark.usefixtures("warm")
 async def test_refused_customer_details_do_not_stop_the_handoff(
     desk: LiveChatDesk, fake: FakeLiveChat
 ) -> None:
@@ -202,13 +208,7 @@ async def test_returning_customer_resumes_the_known_chat(desk: LiveChatDesk, fak
     assert resume["chat"]["id"] == CHAT_ID
     assert resume["chat"]["access"] == {"group_ids": [GROUP_ID]}
     assert resume["chat"]["thread"]["events"] == transcript_events(handoff())
-    assert chat == DeskChat(
-        customer_id=KNOWN_CUSTOMER,
-        chat_id=CHAT_ID,
-        thread_id="Z8AGR5OUW",
-        resumed=True,
-        event_ids=("Z8AGR5OUW_1",),
-    )
+    assert chat == REOPENED_CHAT
 
 
 @pytest.mark.usefixtures("warm")
@@ -220,13 +220,7 @@ async def test_still_active_chat_is_used_as_it_is(desk: LiveChatDesk, fake: Fake
     assert fake.actions == ["/v2/customer/token", "update_customer", "resume_chat", "get_chat", "send_event"]
     assert fake.calls[3].json() == {"chat_id": CHAT_ID}
     assert fake.calls[4].json() == {"chat_id": CHAT_ID, "event": transcript_events(handoff())[0]}
-    assert chat == DeskChat(
-        customer_id=KNOWN_CUSTOMER,
-        chat_id=CHAT_ID,
-        thread_id="K600PKZON8",
-        resumed=True,
-        event_ids=("K600PKZON8_3",),
-    )
+    assert chat == STILL_ACTIVE_CHAT
 
 
 @pytest.mark.usefixtures("warm")
@@ -234,7 +228,7 @@ async def test_resume_refused_for_an_inactive_chat_is_raised(desk: LiveChatDesk,
     fake.customer_actions["resume_chat"] = refuse("chat_anonymized")
     closed = load("get_chat")
     closed["thread"]["active"] = False
-    fake.customer_actions["get_chat"] = lambda call, entity: httpx.Response(200, json=closed)
+    fake.customer_actions["get_chat"] = answer(closed)
 
     with pytest.raises(DeskError) as caught:
         await desk.open_chat(handoff(desk_customer_id=KNOWN_CUSTOMER, desk_chat_id=CHAT_ID))
@@ -257,19 +251,61 @@ async def test_resume_refused_for_an_unreadable_chat_is_raised(
 
 
 @pytest.mark.usefixtures("warm")
-async def test_resume_to_offline_groups_is_not_second_guessed(desk: LiveChatDesk, fake: FakeLiveChat) -> None:
-    fake.customer_actions["resume_chat"] = refuse("groups_offline")
+@pytest.mark.parametrize(
+    ("refused_action", "error_type", "handoff_request", "raised", "not_tried"),
+    [
+        pytest.param(
+            "start_chat",
+            "validation",
+            handoff(),
+            DeskError,
+            "list_chats",
+            id="new_customer_refusal",
+        ),
+        pytest.param(
+            "start_chat",
+            "groups_offline",
+            handoff(desk_customer_id=KNOWN_CUSTOMER),
+            GroupsOffline,
+            "list_chats",
+            id="returning_customer_refused_by_offline_groups",
+        ),
+        pytest.param(
+            "resume_chat",
+            "groups_offline",
+            handoff(desk_customer_id=KNOWN_CUSTOMER, desk_chat_id=CHAT_ID),
+            GroupsOffline,
+            "get_chat",
+            id="resume_to_offline_groups",
+        ),
+    ],
+)
+async def test_a_refusal_is_not_second_guessed(
+    desk: LiveChatDesk,
+    fake: FakeLiveChat,
+    refused_action: str,
+    error_type: str,
+    handoff_request: HandoffRequest,
+    raised: type[DeskError],
+    not_tried: str,
+) -> None:
+    fake.customer_actions[refused_action] = refuse(error_type)
 
-    with pytest.raises(GroupsOffline):
-        await desk.open_chat(handoff(desk_customer_id=KNOWN_CUSTOMER, desk_chat_id=CHAT_ID))
+    with pytest.raises(raised) as caught:
+        await desk.open_chat(handoff_request)
 
-    assert "get_chat" not in fake.actions
+    assert caught.value.error_type == error_type
+    assert not_tried not in fake.actions
 
 
-@pytest.mark.usefixtures("warm")
-async def test_start_refused_because_a_chat_exists_resumes_it(desk: LiveChatDesk, fake: FakeLiveChat) -> None:
+@pytest.fixture
+def start_refused_for_an_existing_chat(fake: FakeLiveChat) -> None:
+    """``start_chat`` answers ``limit_reached``: the customer already has a chat."""
     fake.customer_actions["start_chat"] = refuse("limit_reached")
 
+
+@pytest.mark.usefixtures("warm", "start_refused_for_an_existing_chat")
+async def test_start_refused_because_a_chat_exists_resumes_it(desk: LiveChatDesk, fake: FakeLiveChat) -> None:
     chat = await desk.open_chat(handoff(desk_customer_id=KNOWN_CUSTOMER))
 
     assert fake.actions == [
@@ -282,42 +318,28 @@ async def test_start_refused_because_a_chat_exists_resumes_it(desk: LiveChatDesk
     assert fake.calls[3].json() == {"limit": 10}
     assert fake.calls[4].json()["chat"]["id"] == CHAT_ID
     assert fake.calls[4].json()["chat"]["thread"]["events"] == transcript_events(handoff())
-    assert chat == DeskChat(
-        customer_id=KNOWN_CUSTOMER,
-        chat_id=CHAT_ID,
-        thread_id="Z8AGR5OUW",
-        resumed=True,
-        event_ids=("Z8AGR5OUW_1",),
-    )
+    assert chat == REOPENED_CHAT
 
 
-@pytest.mark.usefixtures("warm")
+@pytest.mark.usefixtures("warm", "start_refused_for_an_existing_chat")
 async def test_start_refused_because_an_active_chat_exists_uses_it(
     desk: LiveChatDesk, fake: FakeLiveChat
 ) -> None:
-    fake.customer_actions["start_chat"] = refuse("limit_reached")
     chats = load("list_chats")
     chats["chats_summary"][0]["active"] = True
-    fake.customer_actions["list_chats"] = lambda call, entity: httpx.Response(200, json=chats)
+    fake.customer_actions["list_chats"] = answer(chats)
 
     chat = await desk.open_chat(handoff(desk_customer_id=KNOWN_CUSTOMER))
 
     assert fake.actions == ["/v2/customer/token", "update_customer", "start_chat", "list_chats", "send_event"]
-    assert chat == DeskChat(
-        customer_id=KNOWN_CUSTOMER,
-        chat_id=CHAT_ID,
-        thread_id="K600PKZON8",
-        resumed=True,
-        event_ids=("K600PKZON8_3",),
-    )
+    assert chat == STILL_ACTIVE_CHAT
 
 
-@pytest.mark.usefixtures("warm")
+@pytest.mark.usefixtures("warm", "start_refused_for_an_existing_chat")
 async def test_start_refused_without_any_chat_raises_the_refusal(
     desk: LiveChatDesk, fake: FakeLiveChat
 ) -> None:
-    fake.customer_actions["start_chat"] = refuse("limit_reached")
-    fake.customer_actions["list_chats"] = lambda call, entity: httpx.Response(200, json={"chats_summary": []})
+    fake.customer_actions["list_chats"] = answer({"chats_summary": []})
 
     with pytest.raises(DeskError) as caught:
         await desk.open_chat(handoff(desk_customer_id=KNOWN_CUSTOMER))
@@ -420,18 +442,6 @@ async def test_customer_text_never_reaches_the_logs(desk: LiveChatDesk) -> None:
             "transcript_events": 1,
         }
     ]
-
-
-@pytest.mark.usefixtures("warm")
-async def test_returning_customer_refused_by_offline_groups_is_not_second_guessed(
-    desk: LiveChatDesk, fake: FakeLiveChat
-) -> None:
-    fake.customer_actions["start_chat"] = refuse("groups_offline")
-
-    with pytest.raises(GroupsOffline):
-        await desk.open_chat(handoff(desk_customer_id=KNOWN_CUSTOMER))
-
-    assert "list_chats" not in fake.actions
 
 
 @pytest.mark.usefixtures("warm")
