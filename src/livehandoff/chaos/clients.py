@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -107,59 +108,39 @@ class Customers:
     async def say(self, conversation: Conversation, text: str, *, deadline: float) -> bool:
         """Post ``text`` until the bridge acknowledges it; False if ``deadline`` passed first.
 
-        Only a ``202`` counts. A connection refused never reached the bridge, so the same text is sent
-        again. An attempt that went out but got no usable answer (the bridge died under it, a timeout,
-        a 5xx) may have been stored: the conversation's transcript is read first, and the text is sent
-        again only when it is not there, so a message is never doubled by its sender. The counters say
-        how often each happened (``post_resent_after_no_answer`` is the one to look at when a customer
-        message arrives twice).
+        Only a ``202`` counts. Every attempt carries the message's ``Idempotency-Key``, so an attempt
+        that went out but got no usable answer (the bridge died under it, a timeout, a 5xx) is simply
+        sent again: if the bridge had stored it, it answers with ``Idempotent-Replayed`` and stores
+        nothing. The counters say how often each happened.
         """
         counters = conversation.counters
+        headers = {**conversation.auth, "idempotency-key": uuid.uuid4().hex}
         while time.monotonic() < deadline:
             try:
                 response = await self._http.post(
-                    self._url(conversation, "/messages"), json={"text": text}, headers=conversation.auth
+                    self._url(conversation, "/messages"), json={"text": text}, headers=headers
                 )
             except httpx.ConnectError:
                 counters["post_connect_refused"] += 1
                 await asyncio.sleep(RETRY_SECONDS)
                 continue
             except httpx.TransportError:
-                response = None
-            if response is not None and response.status_code == 202:
+                counters["post_answer_lost"] += 1
+                await asyncio.sleep(RETRY_SECONDS)
+                continue
+            if response.status_code == 202:
+                if response.headers.get("idempotent-replayed") == "true":
+                    counters["post_replayed"] += 1
                 return True
-            if response is not None and response.status_code == 429:
+            if response.status_code == 429:
                 counters["post_rate_limited"] += 1
                 await asyncio.sleep(float(response.headers.get("retry-after", "1")))
                 continue
-            if response is not None and response.status_code < 500:
+            if response.status_code < 500:
                 raise DriverError(f"post message: {response.status_code} {response.text[:200]}")
-            counters["post_answer_lost" if response is None else f"post_answered_{response.status_code}"] += 1
-            stored = await self.stored(conversation, text, deadline=deadline)
-            if stored is None:
-                break
-            if stored:
-                counters["post_found_stored_after_no_answer"] += 1
-                return True
-            counters["post_resent_after_no_answer"] += 1
+            counters[f"post_answered_{response.status_code}"] += 1
+            await asyncio.sleep(RETRY_SECONDS)
         return False
-
-    async def stored(self, conversation: Conversation, text: str, *, deadline: float) -> bool | None:
-        """Whether the transcript holds a customer message ``text``; None if the bridge stayed away."""
-        while time.monotonic() < deadline:
-            try:
-                response = await self._http.get(self._url(conversation), headers=conversation.auth)
-            except httpx.TransportError:
-                await asyncio.sleep(RETRY_SECONDS)
-                continue
-            if response.status_code != 200:
-                await asyncio.sleep(RETRY_SECONDS)
-                continue
-            return any(
-                event.get("author") == "customer" and event.get("text") == text
-                for event in response.json()["transcript"]
-            )
-        return None
 
     async def transcript(self, conversation: Conversation) -> dict[str, Any]:
         """``GET /v1/conversations/{id}``: state, ``last_seq`` and the message events."""
