@@ -57,6 +57,15 @@ class DetectIntentError(Exception):
         self.status = status
 
 
+def checked_text(text: str) -> str:
+    """A text query as Dialogflow accepts it: not blank, at most ``MAX_TEXT_LENGTH`` characters."""
+    if not text.strip():
+        raise DetectIntentError("Input text not set.")
+    if len(text) > MAX_TEXT_LENGTH:
+        raise DetectIntentError(f"Input text exceeds {MAX_TEXT_LENGTH} characters.")
+    return text
+
+
 @dataclass(frozen=True, slots=True)
 class _Query:
     text: str
@@ -160,11 +169,7 @@ class Emulator:
     def _query(self, query_input: types.QueryInput) -> _Query:
         which = types.QueryInput.pb(query_input).WhichOneof("input")
         if which == "text":
-            text = query_input.text.text
-            if not text.strip():
-                raise DetectIntentError("Input text not set.")
-            if len(text) > MAX_TEXT_LENGTH:
-                raise DetectIntentError(f"Input text exceeds {MAX_TEXT_LENGTH} characters.")
+            text = checked_text(query_input.text.text)
             return _Query(text, self._language(query_input.text.language_code))
         if which == "event":
             event = query_input.event

@@ -87,7 +87,6 @@ from livehandoff.emulators.dialogflow.cx.model import (
     DEFAULT_CLASSIFICATION_THRESHOLD,
     SPECIAL_TARGETS,
     CxAgent,
-    CxEntityEntry,
     CxEntityType,
     CxIntent,
     CxMessage,
@@ -101,7 +100,7 @@ from livehandoff.emulators.dialogflow.cx.model import (
     Route,
 )
 from livehandoff.emulators.dialogflow.engine import plain_map
-from livehandoff.emulators.dialogflow.model import JsonValue, PhrasePart, TrainingPhrase
+from livehandoff.emulators.dialogflow.model import EntityEntry, JsonValue, PhrasePart, TrainingPhrase
 from livehandoff.errors import InvalidInput
 
 _MESSAGE_KINDS: Mapping[str, MessageKind] = {
@@ -175,7 +174,7 @@ def _entity_type(data: object, where: str) -> CxEntityType:
         entry = _object(item, f"{where}.entities[{n}]", {"value", "synonyms"})
         value = _required_string(entry, "value", f"{where}.entities[{n}]")
         synonyms = [_string(s, f"{where}.entities[{n}].synonyms") for s in _list(entry, "synonyms", where)]
-        entries.append(CxEntityEntry(value, tuple(s for s in synonyms if s) or (value,)))
+        entries.append(EntityEntry(value, tuple(s for s in synonyms if s) or (value,)))
     return CxEntityType(_required_string(record, "displayName", where), tuple(entries))
 
 

@@ -51,10 +51,9 @@ from livehandoff.emulators.dialogflow.cx.model import (
 from livehandoff.emulators.dialogflow.cx.render import References, Seed, end_interaction, render, resolve
 from livehandoff.emulators.dialogflow.cx.responses import CxOutcome, build_response
 from livehandoff.emulators.dialogflow.cx.sessions import CxSession, CxSessionStore
-from livehandoff.emulators.dialogflow.engine import DetectIntentError, plain_map
+from livehandoff.emulators.dialogflow.engine import DetectIntentError, checked_text, plain_map
 from livehandoff.emulators.dialogflow.model import JsonValue
 
-MAX_TEXT_LENGTH = 256
 MAX_SESSION_ID_LENGTH = 36
 
 #: The two session name patterns of the CX ``Sessions`` service (draft agent or an environment).
@@ -225,11 +224,7 @@ class CxEmulator:
     def _query(self, query_input: types.QueryInput) -> _Query:
         which = types.QueryInput.pb(query_input).WhichOneof("input")
         if which == "text":
-            text = query_input.text.text
-            if not text.strip():
-                raise DetectIntentError("Input text not set.")
-            if len(text) > MAX_TEXT_LENGTH:
-                raise DetectIntentError(f"Input text exceeds {MAX_TEXT_LENGTH} characters.")
+            text = checked_text(query_input.text.text)
             return _Query(self._language(query_input.language_code), text=text)
         if which == "event":
             if not query_input.event.event.strip():

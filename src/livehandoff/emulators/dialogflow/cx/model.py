@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal
 
-from livehandoff.emulators.dialogflow.model import JsonValue, TrainingPhrase
+from livehandoff.emulators.dialogflow.model import EntityEntry, JsonValue, TrainingPhrase
 
 #: CX's default NLU classification threshold.
 DEFAULT_CLASSIFICATION_THRESHOLD = 0.3
@@ -126,15 +126,9 @@ class Flow:
 
 
 @dataclass(frozen=True, slots=True)
-class CxEntityEntry:
-    value: str
-    synonyms: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
 class CxEntityType:
     display_name: str
-    entries: tuple[CxEntityEntry, ...]
+    entries: tuple[EntityEntry, ...]
 
 
 @dataclass(frozen=True, slots=True)
