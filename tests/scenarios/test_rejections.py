@@ -118,7 +118,15 @@ async def test_malformed_conversation_bodies(http: httpx.AsyncClient, stack: Sta
 
 @pytest.mark.parametrize(
     "body",
-    [{}, {"text": ""}, {"text": "   "}, {"text": 5}, {"text": "hi", "extra": 1}, {"text": "x" * 4097}],
+    [
+        {},
+        {"text": ""},
+        {"text": "   "},
+        {"text": "\x1c\u2028"},
+        {"text": 5},
+        {"text": "hi", "extra": 1},
+        {"text": "x" * 4097},
+    ],
 )
 async def test_malformed_message_bodies_change_nothing(
     customer: Customer, http: httpx.AsyncClient, body: dict[str, Any]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import re
 import tempfile
 import zipfile
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import Any
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from livehandoff.domain.model import DeskEvent
 from livehandoff.emulators.dialogflow import load_agent
@@ -30,6 +32,7 @@ from livehandoff.integrations.dialogflow.fulfillment import (
     parse_es,
 )
 from livehandoff.integrations.livechat.webhook import WebhookSecretMismatch, parse_webhook
+from livehandoff.web.schemas import PostMessage
 from tests.security import strategies as s
 from tests.security.conftest import FUZZ
 
@@ -229,3 +232,22 @@ def test_dialogflow_cx_definition_files(tmp_path: Path, content: bytes) -> None:
     path.write_bytes(content)
     with pytest.raises(ValueError, match=r"cx\.json"):
         load_cx_agent(path)
+
+
+# --- the customer API's message body ----------------------------------------------------------------
+
+
+@FUZZ
+@given(st.text(alphabet=st.characters(codec="utf-8"), min_size=1, max_size=40))
+@example("\x1c\u2028\xa0")
+@example("\u200b")
+def test_the_documented_text_pattern_is_the_one_applied(text: str) -> None:
+    """A client that follows the OpenAPI document's pattern for ``text`` is never refused, and one that
+    breaks it always is."""
+    pattern = PostMessage.model_json_schema()["properties"]["text"]["pattern"]
+    try:
+        PostMessage(text=text)
+        accepted = True
+    except ValidationError:
+        accepted = False
+    assert accepted == bool(re.search(pattern, text))
