@@ -94,7 +94,7 @@ class Emulator:
 
     def detect_intent(self, session: str, request: types.DetectIntentRequest) -> types.DetectIntentResponse:
         """Run one turn of ``session`` (a full session path)."""
-        agent_path = _agent_path(session)
+        agent_path = session_agent(session)
         query = self._query(request.query_input)
         state = self.sessions.load(session)
         params = request.query_params
@@ -217,8 +217,9 @@ def plain_map(value: object) -> dict[str, JsonValue]:
     return converted if isinstance(converted, dict) else {}
 
 
-def _agent_path(session: str) -> str:
-    path = _SESSION.match(session)
+def session_agent(session: str, pattern: re.Pattern[str] = _SESSION) -> str:
+    """The agent part of a session name matching ``pattern`` (with groups ``agent`` and ``id``)."""
+    path = pattern.match(session)
     if path is None:
         raise DetectIntentError(f"Session path {session!r} is not a valid session name.")
     if len(path.group("id")) > MAX_SESSION_ID_LENGTH:

@@ -51,10 +51,8 @@ from livehandoff.emulators.dialogflow.cx.model import (
 from livehandoff.emulators.dialogflow.cx.render import References, Seed, end_interaction, render, resolve
 from livehandoff.emulators.dialogflow.cx.responses import CxOutcome, build_response
 from livehandoff.emulators.dialogflow.cx.sessions import CxSession, CxSessionStore
-from livehandoff.emulators.dialogflow.engine import DetectIntentError, checked_text, plain_map
+from livehandoff.emulators.dialogflow.engine import DetectIntentError, checked_text, plain_map, session_agent
 from livehandoff.emulators.dialogflow.model import JsonValue
-
-MAX_SESSION_ID_LENGTH = 36
 
 #: The two session name patterns of the CX ``Sessions`` service (draft agent or an environment).
 SESSION_PATTERN = (
@@ -147,7 +145,7 @@ class CxEmulator:
 
     def detect_intent(self, session: str, request: types.DetectIntentRequest) -> types.DetectIntentResponse:
         """Run one turn of ``session`` (a full session path)."""
-        agent_path = _agent_path(session)
+        agent_path = session_agent(session, _SESSION)
         query = self._query(request.query_input)
         turn = self._begin(session, request.query_params)
         match = IntentMatch(None)
@@ -253,15 +251,6 @@ def _find_route(agent: CxAgent, page: Page | None, intent: str) -> Route:
 def _find_handler(agent: CxAgent, page: Page | None, event: str) -> EventHandler | None:
     handlers = [*(page.handlers if page is not None else ()), *agent.flow.handlers]
     return next((handler for handler in handlers if handler.event == event), None)
-
-
-def _agent_path(session: str) -> str:
-    path = _SESSION.match(session)
-    if path is None:
-        raise DetectIntentError(f"Session path {session!r} is not a valid session name.")
-    if len(path.group("id")) > MAX_SESSION_ID_LENGTH:
-        raise DetectIntentError(f"Session ID must not exceed {MAX_SESSION_ID_LENGTH} characters.")
-    return path.group("agent")
 
 
 __all__ = ["SESSION_PATTERN", "CxEmulator"]
