@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +18,23 @@ from livehandoff.devstack import Stack, run_stack
 WAIT_SECONDS = 10.0
 
 
+FIXTURES = Path(__file__).parent / "fixtures"
+StackFactory = Callable[..., AbstractAsyncContextManager[Stack]]
+
+
 @pytest.fixture
-async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
-    async with run_stack(database_url=f"sqlite+aiosqlite:///{tmp_path / 'bridge.sqlite3'}") as running:
+def make_stack(tmp_path: Path) -> StackFactory:
+    """Start a stack with settings of the test's own, on a database in the test's directory."""
+
+    def start(**settings: Any) -> AbstractAsyncContextManager[Stack]:
+        return run_stack(database_url=f"sqlite+aiosqlite:///{tmp_path / 'bridge.sqlite3'}", **settings)
+
+    return start
+
+
+@pytest.fixture
+async def stack(make_stack: StackFactory) -> AsyncIterator[Stack]:
+    async with make_stack() as running:
         yield running
 
 

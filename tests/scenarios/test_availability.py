@@ -4,25 +4,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from pathlib import Path
 from typing import Any, NamedTuple
 
 import httpx
 import pytest
 
-from livehandoff.devstack import Stack, run_stack
-from tests.scenarios.conftest import Agent, Customer
-
-FIXTURES = Path(__file__).parent / "fixtures"
-StackFactory = Callable[..., AbstractAsyncContextManager[Stack]]
-
-
-@pytest.fixture
-def make_stack(tmp_path: Path) -> StackFactory:
-    def start(**settings: Any) -> AbstractAsyncContextManager[Stack]:
-        return run_stack(database_url=f"sqlite+aiosqlite:///{tmp_path / 'bridge.sqlite3'}", **settings)
-
-    return start
+from livehandoff.devstack import Stack
+from tests.scenarios.conftest import FIXTURES, Agent, Customer, StackFactory
 
 
 class NobodyAvailable(NamedTuple):

@@ -4,26 +4,12 @@ languages and long messages."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
-from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
-from livehandoff.devstack import Stack, bind, run_stack
-from tests.scenarios.conftest import Agent, Customer
-
-FIXTURES = Path(__file__).parent / "fixtures"
-StackFactory = Callable[..., AbstractAsyncContextManager[Stack]]
-
-
-@pytest.fixture
-def make_stack(tmp_path: Path) -> StackFactory:
-    def start(**settings: Any) -> AbstractAsyncContextManager[Stack]:
-        return run_stack(database_url=f"sqlite+aiosqlite:///{tmp_path / 'bridge.sqlite3'}", **settings)
-
-    return start
+from livehandoff.devstack import bind
+from tests.scenarios.conftest import FIXTURES, Agent, Customer, StackFactory
 
 
 def dead_endpoint() -> str:
