@@ -245,6 +245,7 @@ async def test_cx_fulfillment_marks_the_session_with_a_parameter(
     assert fields["dialogflow_session"] == CX_SESSION
 
     await agent.say(chat["id"], "Hello from Anna")
+    await stack.livechat.wait_idle()  # the webhook carrying it has been answered
     relayed = await post_cx(http, stack, cx_request("thanks", with_agent=True))
     assert "Hello from Anna" in cx_texts(relayed)
     await agent.wait_for_text(chat["id"], "thanks")
