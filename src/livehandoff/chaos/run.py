@@ -259,8 +259,9 @@ class ChaosRun:
         in_flight = await self._hanging_call()
         killed = time.monotonic()
         await self.stack.kill_bridge()
+        calls = "call" if in_flight == 1 else "calls"
         self.say(
-            f"chaos: bridge killed (SIGKILL) after {self._sent} messages with {in_flight} LiveChat calls"
+            f"chaos: bridge killed (SIGKILL) after {self._sent} messages with {in_flight} LiveChat {calls}"
             " hanging; starting it again"
         )
         attempts = await self.stack.start_bridge()
