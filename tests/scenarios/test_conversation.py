@@ -147,6 +147,31 @@ async def test_offline_group_refuses_the_handoff_and_the_bot_keeps_answering(
     assert await agent.chats() == []
 
 
+async def test_livechat_unreachable_at_the_handoff_is_told_and_the_bot_keeps_answering(
+    customer: Customer, agent: Agent, http: httpx.AsyncClient, stack: Stack
+) -> None:
+    down = {
+        "seed": 1,
+        "api": {"methods": {"start_chat": {"error_rate": 1.0, "errors": ["service_unavailable"]}}},
+    }
+    switched = await http.post(f"{stack.livechat_url}/emulator/faults", json=down, auth=agent.auth)
+    assert switched.status_code == 200, switched.text
+    await customer.start()
+
+    await customer.say("I want to talk to an agent")
+    failed = await customer.wait_for(lambda e: e["type"] == "handoff_failed", "handoff failed")
+    told = await customer.wait_for(lambda e: e.get("code") == "handoff_failed", "customer told")
+
+    assert failed["state"] == "handoff_failed"
+    assert told["author"] == "system"
+    assert "couldn't reach an agent" in told["text"]
+    await customer.say("what are your opening hours")
+    await customer.wait_for(
+        lambda e: e["type"] == "message" and e["author"] == "bot" and e["seq"] > told["seq"], "bot again"
+    )
+    assert await agent.chats() == []
+
+
 async def test_second_handoff_resumes_the_same_chat(customer: Customer, agent: Agent) -> None:
     await customer.start()
     await customer.say("I want to talk to an agent")
