@@ -105,6 +105,26 @@ async def test_fulfillment_without_configured_credentials_refuses_everything(
             assert response.json()["error"]["type"] == "unauthorized"
 
 
+@pytest.mark.parametrize("secret_key", ["", "anything"])
+async def test_livechat_webhooks_without_a_configured_secret_are_all_refused(
+    tmp_path: Path, secret_key: str
+) -> None:
+    webhook = {
+        "webhook_id": "w1",
+        "secret_key": secret_key,
+        "action": "chat_deactivated",
+        "organization_id": "org",
+        "payload": {"chat_id": "CHAT000001", "thread_id": "T1", "user_id": "anna@example.com"},
+        "additional_data": {},
+    }
+    unprotected = in_process(tmp_path, livechat_webhook_secret="", livechat_register_webhooks=False)
+    async with unprotected as running, running.client() as bridge:
+        response = await bridge.post("/webhooks/livechat", json=webhook)
+
+    assert response.status_code == 401
+    assert response.json()["error"]["type"] == "unauthorized"
+
+
 async def test_a_long_message_reaches_livechat_in_pieces_that_fit(world: InProcess) -> None:
     text = ("Grüße aus Köln — " * 1000)[:16000]
     assert len(text.encode()) > MAX_EVENT_TEXT_BYTES
