@@ -24,7 +24,7 @@ from livehandoff.storage import SqlStore, open_store
 from livehandoff.storage.engine import normalise_url
 
 POSTGRES_URL_VARIABLE = "LIVEHANDOFF_TEST_POSTGRES_URL"
-POSTGRES_SKIP_REASON = "set LIVEHANDOFF_TEST_POSTGRES_URL to run the PostgreSQL store tests"
+POSTGRES_SKIP_REASON = "set LIVEHANDOFF_TEST_POSTGRES_URL to run the tests on PostgreSQL"
 PLUS_TWO = timezone(timedelta(hours=2))
 
 
@@ -63,6 +63,22 @@ async def postgres_schema(url: str) -> AsyncIterator[str]:
     finally:
         async with admin.begin() as connection:
             await connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        await admin.dispose()
+
+
+@contextlib.asynccontextmanager
+async def postgres_database(url: str) -> AsyncIterator[str]:
+    """A fresh, uniquely named database on the server of ``url`` (its URL), dropped afterwards."""
+    name = f"livehandoff_test_{uuid.uuid4().hex}"
+    server = normalise_url(url)
+    admin = create_async_engine(server, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as connection:
+            await connection.execute(text(f'CREATE DATABASE "{name}"'))
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        async with admin.connect() as connection:
+            await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         await admin.dispose()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
@@ -14,6 +15,7 @@ import httpx
 import pytest
 
 from livehandoff.devstack import Stack, run_stack
+from tests.contract.conftest import POSTGRES_SKIP_REASON, POSTGRES_URL_VARIABLE, postgres_database
 
 WAIT_SECONDS = 10.0
 
@@ -23,11 +25,26 @@ StackFactory = Callable[..., AbstractAsyncContextManager[Stack]]
 
 
 @pytest.fixture
-def make_stack(tmp_path: Path) -> StackFactory:
-    """Start a stack with settings of the test's own, on a database in the test's directory."""
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """The bridge's database: a SQLite file in the test's directory, or, for a test parametrized
+    indirectly with ``"postgres"``, a new PostgreSQL database dropped afterwards (skipped unless
+    ``LIVEHANDOFF_TEST_POSTGRES_URL`` is set)."""
+    if getattr(request, "param", "sqlite") == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'bridge.sqlite3'}"
+        return
+    server = os.environ.get(POSTGRES_URL_VARIABLE)
+    if not server:
+        pytest.skip(POSTGRES_SKIP_REASON)
+    async with postgres_database(server) as url:
+        yield url
+
+
+@pytest.fixture
+def make_stack(database_url: str) -> StackFactory:
+    """Start a stack with settings of the test's own, on the test's database."""
 
     def start(**settings: Any) -> AbstractAsyncContextManager[Stack]:
-        return run_stack(database_url=f"sqlite+aiosqlite:///{tmp_path / 'bridge.sqlite3'}", **settings)
+        return run_stack(database_url=database_url, **settings)
 
     return start
 

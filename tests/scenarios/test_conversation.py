@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 
 import httpx
+import pytest
 
 from livehandoff.devstack import Stack
 from tests.scenarios.conftest import Agent, Customer
@@ -18,6 +19,7 @@ def is_message(author: str, text: str | None = None) -> object:
     return lambda e: e["type"] == "message" and e["author"] == author and (text is None or e["text"] == text)
 
 
+@pytest.mark.parametrize("database_url", ["sqlite", "postgres"], indirect=True)
 async def test_whole_conversation(
     customer: Customer, agent: Agent, http: httpx.AsyncClient, stack: Stack
 ) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 
 from livehandoff.devstack import Stack
 from tests.scenarios.conftest import Agent, Customer
@@ -37,6 +38,9 @@ async def chat_with_the_agent(customer: Customer, agent: Agent) -> dict[str, Any
     await customer.wait_for(lambda e: e["type"] == "agent_joined", "agent joined")
     (chat,) = await agent.chats()
     return chat
+
+
+pytestmark = pytest.mark.parametrize("database_url", ["sqlite", "postgres"], indirect=True)
 
 
 async def test_an_outage_queues_messages_in_order_and_delivers_them_later(
