@@ -131,6 +131,8 @@ Stop with Ctrl-C.
 
 def cmd_chaos(args: argparse.Namespace) -> int:
     from livehandoff.chaos import DEFAULT_FAULTS, ChaosOptions, chaos
+    from livehandoff.errors import ConfigurationError
+    from livehandoff.storage.engine import normalise_url
 
     configure_logging("WARNING")
     options = ChaosOptions(
@@ -141,7 +143,13 @@ def cmd_chaos(args: argparse.Namespace) -> int:
         faults=Path(args.faults) if args.faults else DEFAULT_FAULTS,
         seed=args.seed,
         kill=not args.no_kill,
+        database_url=args.database_url,
     )
+    if args.database_url:
+        try:
+            normalise_url(args.database_url)
+        except ConfigurationError as exc:
+            raise SystemExit(f"livehandoff chaos: {exc}") from None
     return chaos(options, report_path=Path(args.report), keep_logs=args.keep_logs)
 
 
@@ -231,6 +239,11 @@ def build_parser() -> argparse.ArgumentParser:
     chaos.add_argument("--seed", type=int, default=None, help="seed of the fault mix (default: the file's)")
     chaos.add_argument("--no-kill", action="store_true", help="leave the bridge running (a baseline run)")
     chaos.add_argument("--keep-logs", action="store_true", help="keep the logs even when all passed")
+    chaos.add_argument(
+        "--database-url",
+        default="",
+        help="the bridge's database, e.g. an empty PostgreSQL one (default: SQLite in the run's directory)",
+    )
     chaos.set_defaults(run=cmd_chaos)
     return parser
 

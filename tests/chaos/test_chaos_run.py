@@ -13,12 +13,15 @@ every run rather than now and then, were the bridge to get either wrong.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import os
 from pathlib import Path
 
 import pytest
 
 from livehandoff.chaos import ChaosOptions, Outcome, run_chaos
 from livehandoff.chaos.report import STREAM_BREAKS
+from tests.contract.conftest import POSTGRES_SKIP_REASON, POSTGRES_URL_VARIABLE, postgres_database
 
 OPTIONS = ChaosOptions(
     conversations=5,
@@ -35,10 +38,28 @@ OPTIONS = ChaosOptions(
 )
 
 
-@pytest.fixture(scope="module")
-def outcome(tmp_path_factory: pytest.TempPathFactory) -> Outcome:
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def outcome(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Outcome:
+    """The run with the bridge on SQLite, and on a new PostgreSQL database when one is configured."""
     workdir = tmp_path_factory.mktemp("chaos")
-    return asyncio.run(run_chaos(OPTIONS, workdir=workdir, say=lambda _: None))
+    if request.param == "sqlite":
+        return asyncio.run(run_chaos(OPTIONS, workdir=workdir, say=lambda _: None))
+    server = os.environ.get(POSTGRES_URL_VARIABLE)
+    if not server:
+        pytest.skip(POSTGRES_SKIP_REASON)
+
+    async def on_postgres(server: str) -> Outcome:
+        async with postgres_database(server) as url:
+            options = dataclasses.replace(OPTIONS, database_url=url)
+            return await run_chaos(options, workdir=workdir, say=lambda _: None)
+
+    return asyncio.run(on_postgres(server))
+
+
+def test_the_report_names_the_database(outcome: Outcome, request: pytest.FixtureRequest) -> None:
+    database = outcome.report["config"]["database"]
+    expected = "postgresql+asyncpg://" if "postgres" in request.node.callspec.id else "sqlite"
+    assert database.startswith(expected)
 
 
 def test_every_message_was_sent_with_faults_on_and_the_bridge_killed_in_flight(outcome: Outcome) -> None:

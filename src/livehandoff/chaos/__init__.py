@@ -38,7 +38,7 @@ async def run_chaos(options: ChaosOptions, *, workdir: Path, say: Callable[[str]
     """Start the stack in ``workdir`` (logs, seed, database), run, stop every process, report."""
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     began = time.monotonic()
-    stack = ChaosStack(workdir, SeededWorld.create(options.agents))
+    stack = ChaosStack(workdir, SeededWorld.create(options.agents), database_url=options.database_url)
     limits = httpx.Limits(max_connections=options.concurrency * 2 + 20, max_keepalive_connections=50)
     try:
         await stack.start()

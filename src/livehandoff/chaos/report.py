@@ -19,6 +19,7 @@ from typing import Any
 from livehandoff.chaos.check import Findings, total
 from livehandoff.chaos.clients import Conversation
 from livehandoff.chaos.run import ChaosOptions, ChaosRun
+from livehandoff.storage.engine import normalise_url
 
 MAX_PROBLEMS = 50
 PROBLEMS_WITH_LOGS = 10
@@ -99,7 +100,14 @@ def _config(options: ChaosOptions) -> dict[str, Any]:
         "kill_in_flight_seconds": options.kill_in_flight_seconds,
         "settle_seconds": options.settle_seconds,
         "retry_horizon_seconds": options.retry_horizon_seconds,
+        "database": _database(options.database_url),
     }
+
+
+def _database(url: str) -> str:
+    if not url:
+        return "sqlite (in the run's directory)"
+    return normalise_url(url).render_as_string(hide_password=True)
 
 
 def _faults(counts: dict[str, Any]) -> dict[str, Any]:

@@ -73,6 +73,9 @@ class ChaosOptions:
     retry_horizon_seconds: float = 65.0
     """LiveChat retries a webhook 5, 20 and 35 s after a failed attempt: this long after the restart,
     every delivery the outage interrupted has been made, so its copies can be counted."""
+    database_url: str = ""
+    """The bridge's database; empty: a SQLite file in the run's directory. A PostgreSQL database should be
+    empty: the check counts every message the bridge shows."""
 
 
 async def bounded(items: Iterable[T], work: Callable[[T], Awaitable[None]], limit: int) -> None:

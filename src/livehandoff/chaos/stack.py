@@ -205,10 +205,19 @@ async def wait_http(child: Child, url: str, *, auth: tuple[str, str] | None = No
 class ChaosStack:
     """The LiveChat emulator, the Dialogflow emulator and the bridge, started in that order."""
 
-    def __init__(self, workdir: Path, world: SeededWorld, *, max_chats: int = AGENT_MAX_CHATS) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        world: SeededWorld,
+        *,
+        max_chats: int = AGENT_MAX_CHATS,
+        database_url: str = "",
+    ) -> None:
         self.workdir = workdir
         self.world = world
         self.max_chats = max_chats
+        self.database_url = database_url or f"sqlite+aiosqlite:///{workdir / 'bridge.sqlite3'}"
+        """The bridge's database (a SQLite file in ``workdir`` unless another is named)."""
         self.livechat_url = ""
         self.dialogflow_url = ""
         self.bridge_url = ""
@@ -222,10 +231,6 @@ class ChaosStack:
     def admin(self) -> SeededAgent:
         """The agent whose PAT opens ``/emulator/faults``."""
         return self.world.agents[0]
-
-    @property
-    def database_path(self) -> Path:
-        return self.workdir / "bridge.sqlite3"
 
     @property
     def bridge_log(self) -> Path:
@@ -269,7 +274,7 @@ class ChaosStack:
     def _bridge_env(self) -> dict[str, str]:
         """The settings ``devstack`` gives an in-process bridge, as ``LIVEHANDOFF_*`` variables."""
         return {
-            "LIVEHANDOFF_DATABASE_URL": f"sqlite+aiosqlite:///{self.database_path}",
+            "LIVEHANDOFF_DATABASE_URL": self.database_url,
             "LIVEHANDOFF_PUBLIC_URL": self.bridge_url,
             "LIVEHANDOFF_LIVECHAT_API_URL": self.livechat_url,
             "LIVEHANDOFF_LIVECHAT_ACCOUNTS_URL": self.livechat_url,
