@@ -148,7 +148,7 @@ async def test_sending_again_after_a_lost_answer_shows_the_message_once(stack: S
     await widget.page.route("**/messages", lose_the_first_answer)
     await widget.input.fill("did this arrive?")
     await widget.input.press("Enter")
-    await expect(widget.error).to_contain_text("Please try again")
+    await expect(widget.error).to_contain_text("may not have been sent. Please send it again")
     await expect(widget.input).to_have_value("did this arrive?")
 
     await widget.send.click()
