@@ -5,6 +5,7 @@ The LiveChat emulator's fault switch (``/emulator/faults``) plays the outage.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -38,6 +39,10 @@ async def chat_with_the_agent(customer: Customer, agent: Agent) -> dict[str, Any
     await customer.wait_for(lambda e: e["type"] == "agent_joined", "agent joined")
     (chat,) = await agent.chats()
     return chat
+
+
+def showing(text: str) -> Callable[[dict[str, Any]], bool]:
+    return lambda event: event.get("text") == text
 
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite", "postgres"], indirect=True)
@@ -81,7 +86,7 @@ async def test_agent_messages_reach_the_customer_once_and_in_order_when_webhooks
         await agent.say(chat["id"], text)
     await customer.wait_for(lambda e: e.get("text") == sent[-1], "the last line")
     for text in sent:
-        await customer.wait_for(lambda e, text=text: e.get("text") == text, text)
+        await customer.wait_for(showing(text), text)
     await stack.livechat.wait_idle()
     shown = [e["text"] for e in customer.messages("agent")]
     assert shown == sent, "once each, in the order the agent wrote them"

@@ -56,7 +56,8 @@ async def post_es(http: httpx.AsyncClient, stack: Stack, body: str, **headers: s
         headers={"content-type": "application/json", "x-livehandoff-token": TOKEN, **headers},
     )
     assert response.status_code == 200, response.text
-    return WebhookResponse.from_json(response.text, ignore_unknown_fields=False)
+    parsed: WebhookResponse = WebhookResponse.from_json(response.text, ignore_unknown_fields=False)
+    return parsed
 
 
 def texts(response: Any) -> list[str]:
@@ -223,7 +224,10 @@ async def post_cx(http: httpx.AsyncClient, stack: Stack, body: str) -> dialogflo
         headers={"content-type": "application/json", "x-livehandoff-token": TOKEN},
     )
     assert response.status_code == 200, response.text
-    return dialogflowcx_v3.WebhookResponse.from_json(response.text, ignore_unknown_fields=False)
+    parsed: dialogflowcx_v3.WebhookResponse = dialogflowcx_v3.WebhookResponse.from_json(
+        response.text, ignore_unknown_fields=False
+    )
+    return parsed
 
 
 def cx_texts(response: dialogflowcx_v3.WebhookResponse) -> list[str]:

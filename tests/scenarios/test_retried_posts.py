@@ -86,7 +86,7 @@ async def test_a_malformed_key_is_refused_and_stores_nothing(customer: Customer,
     response = await customer.http.post(
         f"{customer.base}/v1/conversations/{customer.id}/messages",
         json={"text": "hello"},
-        headers={k: v.encode() for k, v in headers.items()},
+        headers=[(name.encode(), value.encode()) for name, value in headers.items()],
     )
 
     assert response.status_code == 422, response.text
