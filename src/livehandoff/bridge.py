@@ -184,11 +184,9 @@ class Bridge:
             message_id = f"msg_{digest[:32]}"
             dedupe_key = f"customer-post:{message_id}"
         async with self._locks.hold(conversation_id):
-            if dedupe_key is not None and await self._store.seen(dedupe_key):
-                return PostedMessage(message_id, replayed=True)
             try:
                 await self._apply(conversation_id, CustomerSaid(message_id, text), dedupe_key=dedupe_key)
-            except DuplicateEvent:  # the same post, stored by another instance a moment ago
+            except DuplicateEvent:  # the store already holds this post: nothing was saved again
                 return PostedMessage(message_id, replayed=True)
         self._deliveries.kick(conversation_id)
         return PostedMessage(message_id, replayed=False)
