@@ -15,6 +15,7 @@ from livehandoff.demo import demo_agent_path, demo_cx_agent_path
 from livehandoff.emulators.dialogflow import Agent, load_agent
 from livehandoff.emulators.dialogflow.cx import CxAgent, load_cx_agent
 from livehandoff.emulators.livechat import AgentConsole, FaultConfig, LiveChatEmulator, WebhookRecorder
+from tests.emulators.livechat.conftest import webhook_registration
 
 BASE_URL = "http://livechat.test"
 FAST_RETRIES = (0.01, 0.01, 0.01)
@@ -95,16 +96,9 @@ class LiveChat:
 
     async def register(self, action: str, url: str) -> None:
         """register_webhook as the seeded app."""
-        body = {
-            "action": action,
-            "secret_key": "s3cret",
-            "url": url,
-            "type": "license",
-            "owner_client_id": self.creds.client_id,
-        }
         response = await self.http.post(
             "/v3.6/configuration/action/register_webhook",
-            json=body,
+            json=webhook_registration(action, url, self.creds.client_id),
             headers={"Authorization": self.creds.pat_authorization},
         )
         assert response.status_code == 200, response.text

@@ -15,6 +15,18 @@ from livehandoff.emulators.livechat import AgentConsole, LiveChatEmulator, Webho
 BASE_URL = "http://livechat.test"
 
 
+def webhook_registration(action: str, url: str, client_id: str, **extra: Any) -> dict[str, Any]:
+    """A ``register_webhook`` body for a license webhook of the seeded app, secret ``s3cret``."""
+    return {
+        "action": action,
+        "secret_key": "s3cret",
+        "url": url,
+        "type": "license",
+        "owner_client_id": client_id,
+        **extra,
+    }
+
+
 @dataclass
 class CustomerIdentity:
     """A customer as the bridge knows it: id and current token."""
@@ -101,14 +113,7 @@ class Flow:
 
     async def register(self, action: str, url: str, **extra: Any) -> str:
         """register_webhook as the seeded app; returns the webhook id."""
-        body = {
-            "action": action,
-            "secret_key": "s3cret",
-            "url": url,
-            "type": "license",
-            "owner_client_id": self.creds.client_id,
-            **extra,
-        }
+        body = webhook_registration(action, url, self.creds.client_id, **extra)
         response = await self.configuration("register_webhook", body)
         assert response.status_code == 200, response.text
         return str(response.json()["id"])
