@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -12,8 +13,13 @@ import pytest
 from livehandoff.demo import demo_agent_path
 from livehandoff.emulators.dialogflow import Agent, create_app, load_agent
 
-#: Real ES exports kept beside the repository (``<repo>/../shared/data/dialogflow-agents``).
-AGENTS_DIR = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "dialogflow-agents"
+AGENTS_VARIABLE = "LIVEHANDOFF_TEST_AGENT_EXPORTS"
+#: Real ES exports: the folder ``LIVEHANDOFF_TEST_AGENT_EXPORTS`` names, else the one kept beside the
+#: repository (``<repo>/../shared/data/dialogflow-agents``).
+AGENTS_DIR = Path(
+    os.environ.get(AGENTS_VARIABLE)
+    or Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "dialogflow-agents"
+)
 
 SESSION = "projects/demo-project/agent/sessions/s-1"
 
@@ -22,7 +28,10 @@ def real_export(name: str) -> Path:
     """The path of a real export, or a skip when the shared test data is not checked out."""
     path = AGENTS_DIR / name
     if not path.is_file():
-        pytest.skip(f"real Dialogflow export {name} not found at {AGENTS_DIR.resolve()}")
+        where = AGENTS_DIR.resolve()
+        pytest.skip(
+            f"real Dialogflow export {name} not found at {where}: set {AGENTS_VARIABLE} to its folder"
+        )
     return path
 
 
