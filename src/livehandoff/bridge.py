@@ -1,8 +1,12 @@
 """The one orchestrator: lock the conversation → load → decide → run commands through ports → save.
 
 Every change to a conversation goes through ``Bridge._apply`` while that conversation's lock is held, so
-two events for one conversation never interleave (a customer message and an agent webhook arriving
-together, say). Saves also check the stored version, which keeps several instances honest.
+two inputs for one conversation never interleave (a customer message and an agent webhook arriving
+together, say). The lock is this process's; saves also check the stored version, so a save that lost a
+race with another process fails (``ConcurrentUpdate``) instead of overwriting it.
+
+Every step binds the conversation's id to the log context once (``structlog.contextvars``); log lines
+written during the step carry it without naming it.
 """
 
 from __future__ import annotations
@@ -11,13 +15,17 @@ import hashlib
 import hmac
 import secrets
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import structlog
 
-from livehandoff.delivery import ConversationWorkers, RetryLater, backoff
+from livehandoff.clock import SystemClock
+from livehandoff.delivery import ConversationWorkers, backoff
+from livehandoff.domain import feed
+from livehandoff.domain.feed import FeedEvent
 from livehandoff.domain.handoff import HandoffPolicy
 from livehandoff.domain.machine import (
     BotAnswered,
@@ -26,36 +34,38 @@ from livehandoff.domain.machine import (
     CustomerSaid,
     DeskDelivered,
     DeskDeliveryDeferred,
-    Event,
+    Input,
     WaitCheck,
     decide,
 )
 from livehandoff.domain.model import (
     DESK_STATES,
     AgentMessage,
+    Author,
     BotTurn,
     Conversation,
     CustomerProfile,
-    DeskEvent,
-    FeedEvent,
+    DeskUpdate,
     OutboxItem,
     State,
-    desk_event_from_json,
-    desk_event_to_json,
+    desk_update_from_json,
+    desk_update_to_json,
 )
 from livehandoff.effects import Effects
-from livehandoff.errors import DuplicateEvent, InvalidToken
+from livehandoff.errors import DuplicateEvent, InvalidToken, RetryLater
 from livehandoff.locks import KeyedLocks
-from livehandoff.ports import AgentDesk, BotEngine, Clock, ConversationStore, CustomerFeed, Subscription
+from livehandoff.ports import (
+    AgentDesk,
+    BotEngine,
+    Clock,
+    ConversationStore,
+    CustomerFeed,
+    Outbox,
+    Subscription,
+    WebhookIntake,
+)
 
 log = structlog.get_logger("livehandoff.bridge")
-
-
-class SystemClock:
-    """The real time, in UTC."""
-
-    def now(self) -> datetime:
-        return datetime.now(UTC)
 
 
 def hash_token(token: str) -> str:
@@ -63,7 +73,7 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-FULFILLMENT_AUTHORS = frozenset({"agent", "system"})
+FULFILLMENT_AUTHORS = frozenset({Author.AGENT, Author.SYSTEM})
 """Dialogflow shows its own bot answers; fulfillment replies add what came from people and from us."""
 
 
@@ -108,7 +118,9 @@ class Bridge:
     def __init__(
         self,
         *,
-        store: ConversationStore,
+        conversations: ConversationStore,
+        outbox: Outbox,
+        intake: WebhookIntake,
         bot: BotEngine,
         desk: AgentDesk,
         feed: CustomerFeed,
@@ -116,7 +128,9 @@ class Bridge:
         clock: Clock | None = None,
         retry_delay: Callable[[int, float | None], float] = backoff,
     ) -> None:
-        self._store = store
+        self._store = conversations
+        self._outbox = outbox
+        self._intake = intake
         self._bot = bot
         self._desk = desk
         self._feed = feed
@@ -124,11 +138,22 @@ class Bridge:
         self._clock = clock or SystemClock()
         self._retry_delay = retry_delay
         self._locks = KeyedLocks()
-        self._deliveries = ConversationWorkers(self._deliver_next, store.pending_outbox)
+        self._deliveries = ConversationWorkers(self._route_next, outbox.pending_conversations)
         self._waiting = ConversationWorkers(self._check_waiting, self._waiting_conversations)
         self._effects = Effects(
-            store=store, bot=bot, desk=desk, group_id=options.group_id, on_chat_opened=self._waiting.kick
+            store=conversations,
+            bot=bot,
+            desk=desk,
+            group_id=options.group_id,
+            on_chat_opened=self._waiting.kick,
         )
+
+    @asynccontextmanager
+    async def _working_on(self, conversation_id: str) -> AsyncIterator[None]:
+        """Hold the conversation's lock, with its id bound to every log line written meanwhile."""
+        with structlog.contextvars.bound_contextvars(conversation_id=conversation_id):
+            async with self._locks.hold(conversation_id):
+                yield
 
     # --- customer side ------------------------------------------------------------------------
 
@@ -154,7 +179,8 @@ class Bridge:
             page_url=page_url,
         )
         await self._store.create(conversation)
-        log.info("conversation.started", conversation_id=conversation_id, language=language)
+        with structlog.contextvars.bound_contextvars(conversation_id=conversation_id):
+            log.info("conversation.started", language=language)
         return conversation, token
 
     async def authorize(self, conversation_id: str, token: str) -> Conversation:
@@ -183,7 +209,7 @@ class Bridge:
             digest = hashlib.sha256(f"{conversation_id}\n{idempotency_key}".encode()).hexdigest()
             message_id = f"msg_{digest[:32]}"
             dedupe_key = f"customer-post:{message_id}"
-        async with self._locks.hold(conversation_id):
+        async with self._working_on(conversation_id):
             try:
                 await self._apply(conversation_id, CustomerSaid(message_id, text), dedupe_key=dedupe_key)
             except DuplicateEvent:  # the store already holds this post: nothing was saved again
@@ -191,8 +217,11 @@ class Bridge:
         self._deliveries.kick(conversation_id)
         return PostedMessage(message_id, replayed=False)
 
-    async def events_after(self, conversation_id: str, after_seq: int) -> list[FeedEvent]:
-        return await self._store.events_after(conversation_id, after_seq)
+    async def events_after(
+        self, conversation_id: str, after_seq: int, *, limit: int | None = None
+    ) -> list[FeedEvent]:
+        """The conversation's feed events after ``after_seq``: all of them, or the first ``limit``."""
+        return await self._store.events_after(conversation_id, after_seq, limit=limit)
 
     def subscribe(self, conversation_id: str) -> Subscription:
         return self._feed.subscribe(conversation_id)
@@ -209,7 +238,7 @@ class Bridge:
         conversation_id = await self._store.find_by_bot_session(session)
         if conversation_id is None:
             conversation_id = await self._create_for_session(session, language)
-        async with self._locks.hold(conversation_id):
+        async with self._working_on(conversation_id):
             with_bot = (await self._store.load(conversation_id)).state not in DESK_STATES
             message_id = f"msg_{uuid.uuid4().hex}"
             if text.strip():
@@ -233,9 +262,9 @@ class Bridge:
         conversation = await self._store.load(conversation_id)
         events = await self._store.events_after(conversation_id, conversation.delivered_seq)
         texts = tuple(
-            str(e.data["text"])
-            for e in events
-            if e.type == "message" and e.data.get("author") in FULFILLMENT_AUTHORS
+            message.text
+            for event in events
+            if isinstance(message := event.payload, feed.Message) and message.author in FULFILLMENT_AUTHORS
         )
         token = None
         with_agent = conversation.state in DESK_STATES
@@ -250,7 +279,7 @@ class Bridge:
 
     async def mark_delivered(self, conversation_id: str, seq: int) -> None:
         """A front end showed the customer everything up to ``seq``; fulfillment replies skip it."""
-        async with self._locks.hold(conversation_id):
+        async with self._working_on(conversation_id):
             conversation = await self._store.load(conversation_id)
             if seq <= conversation.delivered_seq:
                 return
@@ -259,7 +288,7 @@ class Bridge:
 
     # --- desk side -----------------------------------------------------------------------------
 
-    async def handle_desk_event(self, event: DeskEvent) -> bool:
+    async def handle_desk_update(self, event: DeskUpdate) -> bool:
         """Apply a translated LiveChat webhook. Returns False when it was a duplicate or not ours (yet).
 
         LiveChat routes a new chat, and sends ``user_added_to_chat``, while ``start_chat`` is still
@@ -268,34 +297,34 @@ class Bridge:
         """
         conversation_id = await self._store.find_by_desk_chat(event.chat_id)
         if conversation_id is None:
-            await self._store.park(event.chat_id, event.key, desk_event_to_json(event))
+            await self._intake.park(event.chat_id, event.key, desk_update_to_json(event))
             conversation_id = await self._store.find_by_desk_chat(event.chat_id)
             if conversation_id is None:
-                log.info("desk_event.parked", chat_id=event.chat_id, kind=type(event).__name__)
+                log.info("desk_update.parked", chat_id=event.chat_id, kind=type(event).__name__)
                 return False
-            async with self._locks.hold(conversation_id):
+            async with self._working_on(conversation_id):
                 await self._apply_parked(conversation_id, event.chat_id)
             return True
-        async with self._locks.hold(conversation_id):
-            return await self._apply_desk_event(conversation_id, event)
+        async with self._working_on(conversation_id):
+            return await self._apply_desk_update(conversation_id, event)
 
-    async def _apply_desk_event(self, conversation_id: str, event: DeskEvent, *, fill: bool = True) -> bool:
+    async def _apply_desk_update(self, conversation_id: str, event: DeskUpdate, *, fill: bool = True) -> bool:
         """The caller holds the conversation's lock.
 
         An agent message that overtook earlier ones (its number leaves a hole in the thread) first has
         what it overtook shown, read from LiveChat, so the customer sees agent messages in thread order.
         """
-        if await self._store.seen(event.key):
-            log.info("desk_event.duplicate", conversation_id=conversation_id, key=event.key)
+        if await self._intake.seen(event.key):
+            log.info("desk_update.duplicate", key=event.key)
             return False
         conversation = await self._store.load(conversation_id)
         if isinstance(event, AgentMessage):
-            if event.agent_id == conversation.desk_customer_id:
+            if conversation.chat is not None and event.agent_id == conversation.chat.customer_id:
                 return False  # the customer's own message, echoed back
             if fill:
                 for earlier in await self._effects.missing_before(conversation, event):
                     if isinstance(earlier, AgentMessage):
-                        await self._apply_desk_event(conversation_id, earlier, fill=False)
+                        await self._apply_desk_update(conversation_id, earlier, fill=False)
                     else:
                         await self._apply(conversation_id, earlier)
                 conversation = await self._store.load(conversation_id)
@@ -304,15 +333,15 @@ class Bridge:
         return True
 
     async def _apply_parked(self, conversation_id: str, chat_id: str) -> None:
-        for data in await self._store.unpark(chat_id):
-            await self._apply_desk_event(conversation_id, desk_event_from_json(data))
+        for data in await self._intake.unpark(chat_id):
+            await self._apply_desk_update(conversation_id, desk_update_from_json(data))
 
     # --- the loop ----------------------------------------------------------------------------
 
-    async def _deliver_next(self, conversation_id: str) -> float | None:
-        """Route the conversation's oldest queued message if it is due (see ``delivery.DeliverNext``)."""
-        async with self._locks.hold(conversation_id):
-            item = await self._store.next_outbox(conversation_id)
+    async def _route_next(self, conversation_id: str) -> float | None:
+        """Route the conversation's oldest queued message if it is due: one ``delivery.Step``."""
+        async with self._working_on(conversation_id):
+            item = await self._outbox.next_item(conversation_id)
             if item is None or item.id is None:
                 return None
             now = self._clock.now()
@@ -320,7 +349,7 @@ class Bridge:
             if wait > 0:
                 return wait
             if not item.started:
-                await self._store.start_outbox(item.id)
+                await self._outbox.mark_started(item.id)
             try:
                 due = CustomerMessageDue(item.message_id, item.text, maybe_sent=item.started)
                 await self._apply(conversation_id, due)
@@ -329,9 +358,9 @@ class Bridge:
             except Exception as exc:
                 # A bug or an unexpected upstream answer: keep the message, back off, and let the
                 # log say why, rather than blocking the conversation's queue in a tight loop.
-                log.error("relay.failed_unexpectedly", conversation_id=conversation_id, error=repr(exc))
+                log.error("relay.failed_unexpectedly", error=repr(exc))
                 return await self._defer(item, type(exc).__name__, None)
-            await self._store.finish_outbox(item.id)
+            await self._outbox.finish(item.id)
             if item.attempts > 0:
                 await self._apply(conversation_id, DeskDelivered(item.message_id))
             return 0.0
@@ -341,28 +370,26 @@ class Bridge:
         assert item.id is not None
         delay = self._retry_delay(item.attempts, retry_after)
         next_at = self._clock.now() + timedelta(seconds=delay)
-        await self._store.reschedule_outbox(
+        await self._outbox.reschedule(
             item.id, attempts=item.attempts + 1, next_attempt_at=next_at, error=reason
         )
-        log.info(
-            "relay.deferred", conversation_id=item.conversation_id, attempts=item.attempts + 1, why=reason
-        )
+        log.info("relay.deferred", attempts=item.attempts + 1, why=reason)
         if item.attempts == 0:
             await self._apply(item.conversation_id, DeskDeliveryDeferred(item.message_id))
         return delay
 
-    async def _apply(self, conversation_id: str, event: Event, *, dedupe_key: str | None = None) -> None:
-        """Decide on ``event`` and on every event its commands produce, saving after each step.
+    async def _apply(self, conversation_id: str, happened: Input, *, dedupe_key: str | None = None) -> None:
+        """Decide on ``happened`` and on every input its commands produce, saving after each step.
 
         The caller holds the conversation's lock.
         """
-        pending: list[Event] = [event]
+        pending: list[Input] = [happened]
         while pending:
             current = pending.pop(0)
             conversation = await self._store.load(conversation_id)
             decision = decide(conversation, current, self._clock.now(), self._options.policy)
             if decision.ignored is not None:
-                log.info("conversation.event_ignored", conversation_id=conversation_id, why=decision.ignored)
+                log.info("conversation.input_ignored", why=decision.ignored)
                 continue
             unchanged = decision.conversation == conversation and not (decision.events or decision.outbox)
             stored = (
@@ -382,12 +409,14 @@ class Bridge:
             if decision.conversation.state is not conversation.state:
                 log.info(
                     "conversation.state_changed",
-                    conversation_id=conversation_id,
                     from_state=conversation.state.value,
                     to_state=decision.conversation.state.value,
                 )
-            if decision.conversation.desk_chat_id not in (None, conversation.desk_chat_id):
-                await self._apply_parked(conversation_id, decision.conversation.desk_chat_id)
+            new_chat = decision.conversation.chat
+            if new_chat is not None and (
+                conversation.chat is None or new_chat.chat_id != conversation.chat.chat_id
+            ):
+                await self._apply_parked(conversation_id, new_chat.chat_id)
             for command in decision.commands:
                 outcome = await self._effects.run(decision.conversation, command)
                 if outcome is not None:
@@ -397,7 +426,7 @@ class Bridge:
 
     async def cancel_handoff(self, conversation_id: str) -> State | None:
         """The customer stops waiting: the new state, or None when no handoff was pending."""
-        async with self._locks.hold(conversation_id):
+        async with self._working_on(conversation_id):
             before = await self._store.load(conversation_id)
             await self._apply(conversation_id, CancelRequested())
             after = (await self._store.load(conversation_id)).state
@@ -408,9 +437,9 @@ class Bridge:
 
     async def _check_waiting(self, conversation_id: str) -> float | None:
         """Refresh the queue position and enforce the maximum wait, until an agent joins."""
-        async with self._locks.hold(conversation_id):
+        async with self._working_on(conversation_id):
             conversation = await self._store.load(conversation_id)
-            if conversation.state is not State.HANDOFF_REQUESTED or conversation.agent_id is not None:
+            if conversation.state is not State.HANDOFF_REQUESTED or conversation.agent is not None:
                 return None
             await self._apply(conversation_id, WaitCheck(await self._effects.queue(conversation)))
         return self._options.queue_refresh_seconds

@@ -23,15 +23,6 @@ MAX_DELAY_SECONDS = 30.0
 SWEEP_SECONDS = 5.0
 
 
-class RetryLater(Exception):
-    """The recipient cannot take the message now; try again after ``retry_after`` seconds (or backoff)."""
-
-    def __init__(self, reason: str, *, retry_after: float | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.retry_after = retry_after
-
-
 def backoff(attempts: int, retry_after: float | None = None) -> float:
     """Seconds before attempt ``attempts + 1``: what LiveChat asked for, else exponential with jitter."""
     if retry_after is not None and retry_after > 0:
@@ -57,7 +48,7 @@ class ConversationWorkers:
         *,
         sweep_seconds: float = SWEEP_SECONDS,
     ) -> None:
-        self._deliver_next = step
+        self._step = step
         self._pending = pending
         self._sweep_seconds = sweep_seconds
         self._workers: dict[str, asyncio.Task[None]] = {}
@@ -94,7 +85,7 @@ class ConversationWorkers:
     async def _work(self, conversation_id: str) -> None:
         try:
             while not self._stopping.is_set():
-                wait = await self._deliver_next(conversation_id)
+                wait = await self._step(conversation_id)
                 if wait is None:
                     if conversation_id in self._again:
                         self._again.discard(conversation_id)

@@ -13,7 +13,6 @@ from typing import Any
 
 import structlog
 
-from livehandoff.delivery import RetryLater
 from livehandoff.domain.handoff import HandoffSignal, transcript_since_last_handoff
 from livehandoff.domain.machine import (
     AskBot,
@@ -25,7 +24,7 @@ from livehandoff.domain.machine import (
     DeskOpened,
     DeskRefused,
     DeskSent,
-    Event,
+    Input,
     NotifyBot,
     OpenDeskChat,
     SendToDesk,
@@ -35,10 +34,11 @@ from livehandoff.domain.model import (
     AgentMessage,
     ChatEnded,
     Conversation,
-    DeskEvent,
+    DeskChat,
+    DeskUpdate,
     HandoffRequest,
     QueueInfo,
-    ThreadEvent,
+    ThreadItem,
 )
 from livehandoff.domain.ordering import ThreadCursor, event_number
 from livehandoff.errors import (
@@ -49,10 +49,11 @@ from livehandoff.errors import (
     DeskRateLimited,
     DeskUnavailable,
     GroupsOffline,
+    RetryLater,
 )
 from livehandoff.ports import AgentDesk, BotEngine, ConversationStore
 
-log = structlog.get_logger("livehandoff.bridge")
+log = structlog.get_logger("livehandoff.effects")
 
 THREAD_READ_TRIES = 3
 
@@ -61,7 +62,11 @@ BOT_TEXT_LIMIT = 256
 
 
 class Effects:
-    """Runs the machine's commands through the ports."""
+    """Runs the machine's commands through the ports.
+
+    The bridge binds the conversation's id to the log context (``structlog.contextvars``) around every
+    step, so the log lines here do not name it again.
+    """
 
     def __init__(
         self,
@@ -78,7 +83,7 @@ class Effects:
         self._group_id = group_id
         self._on_chat_opened = on_chat_opened
 
-    async def run(self, conversation: Conversation, command: Command) -> Event | None:
+    async def run(self, conversation: Conversation, command: Command) -> Input | None:
         match command:
             case AskBot(text=text):
                 return await self._ask_bot(conversation, text)
@@ -92,7 +97,7 @@ class Effects:
             case SendToDesk(message_id=message_id, text=text, maybe_sent=maybe_sent):
                 return await self._send_to_desk(conversation, message_id, text, maybe_sent)
 
-    async def _ask_bot(self, conversation: Conversation, text: str) -> Event:
+    async def _ask_bot(self, conversation: Conversation, text: str) -> Input:
         try:
             turn = await self._bot.detect_intent(
                 session_id=conversation.bot_session_id,
@@ -100,7 +105,7 @@ class Effects:
                 language=conversation.language,
             )
         except BotError as exc:
-            log.warning("bot.failed", conversation_id=conversation.id, error=type(exc).__name__)
+            log.warning("bot.failed", error=type(exc).__name__)
             return BotFailed(type(exc).__name__)
         return BotAnswered(turn)
 
@@ -110,7 +115,7 @@ class Effects:
         name: str,
         parameters: Mapping[str, Any],
         memory: Mapping[str, Any] | None,
-    ) -> Event | None:
+    ) -> Input | None:
         """The bot learns the agent chat ended; a failure here only costs the bot's welcome back."""
         try:
             turn = await self._bot.send_event(
@@ -121,14 +126,14 @@ class Effects:
                 memory=memory,
             )
         except BotError as exc:
-            log.warning("bot.return_event_failed", conversation_id=conversation.id, error=type(exc).__name__)
+            log.warning("bot.return_event_failed", error=type(exc).__name__)
             return None
         return BotAnswered(turn, answering_return_event=True)
 
     async def _open_desk_chat(
         self, conversation: Conversation, signal: HandoffSignal, continuous: bool
-    ) -> Event:
-        events = await self._store.events_after(conversation.id, 0, limit=10_000)
+    ) -> Input:
+        events = await self._store.events_after(conversation.id, 0)
         request = HandoffRequest(
             conversation_id=conversation.id,
             bot_session_id=conversation.bot_session_id,
@@ -136,8 +141,8 @@ class Effects:
             reason=signal.reason,
             customer=conversation.customer,
             transcript=transcript_since_last_handoff(events),
-            desk_customer_id=conversation.desk_customer_id,
-            desk_chat_id=conversation.desk_chat_id,
+            desk_customer_id=conversation.chat.customer_id if conversation.chat else None,
+            desk_chat_id=conversation.chat.chat_id if conversation.chat else None,
             group_id=signal.group_id if signal.group_id is not None else self._group_id,
             page_url=conversation.page_url,
             context=signal.context,
@@ -146,50 +151,46 @@ class Effects:
         try:
             chat = await self._desk.open_chat(request)
         except GroupsOffline:
-            log.info("handoff.offline", conversation_id=conversation.id, continuous=continuous)
+            log.info("handoff.offline", continuous=continuous)
             return DeskRefused("offline", offline=True, signal=signal, continuous=continuous)
         except DeskError as exc:
-            log.warning("handoff.failed", conversation_id=conversation.id, error_type=exc.error_type)
+            log.warning("handoff.failed", error_type=exc.error_type)
             return DeskRefused(exc.error_type or type(exc).__name__)
-        log.info(
-            "handoff.opened", conversation_id=conversation.id, chat_id=chat.chat_id, resumed=chat.resumed
-        )
+        log.info("handoff.opened", chat_id=chat.chat_id, resumed=chat.resumed)
         self._on_chat_opened(conversation.id)
         return DeskOpened(chat, continuous)
 
     async def _close_desk_chat(self, conversation: Conversation) -> None:
         """Close a chat nobody took; if LiveChat cannot be told now, its own inactivity timer will."""
-        if conversation.desk_customer_id is None or conversation.desk_chat_id is None:
-            return None
+        chat = conversation.chat
+        if chat is None:
+            return
         try:
-            await self._desk.close_chat(
-                customer_id=conversation.desk_customer_id, chat_id=conversation.desk_chat_id
-            )
+            await self._desk.close_chat(customer_id=chat.customer_id, chat_id=chat.chat_id)
         except DeskError as exc:
-            log.warning("handoff.close_failed", conversation_id=conversation.id, error_type=exc.error_type)
-        return None
+            log.warning("handoff.close_failed", error_type=exc.error_type)
 
     async def queue(self, conversation: Conversation) -> QueueInfo | None:
-        if conversation.desk_customer_id is None or conversation.desk_chat_id is None:
+        chat = conversation.chat
+        if chat is None:
             return None
         try:
-            return await self._desk.queue(
-                customer_id=conversation.desk_customer_id, chat_id=conversation.desk_chat_id
-            )
+            return await self._desk.queue(customer_id=chat.customer_id, chat_id=chat.chat_id)
         except DeskError:
             return None
 
     async def _send_to_desk(
         self, conversation: Conversation, message_id: str, text: str, maybe_sent: bool
-    ) -> Event | None:
+    ) -> Input | None:
         """Relay to LiveChat. Failures that pass (outage, rate limit, token trouble) raise ``RetryLater``;
         a closed chat is the state machine's to resolve; anything else is told to the customer."""
-        if conversation.desk_customer_id is None or conversation.desk_chat_id is None:
+        chat = conversation.chat
+        if chat is None:
             return DeskDeliveryFailed(message_id, text, chat_inactive=True)
         try:
             event_ids = await self._desk.send_message(
-                customer_id=conversation.desk_customer_id,
-                chat_id=conversation.desk_chat_id,
+                customer_id=chat.customer_id,
+                chat_id=chat.chat_id,
                 text=text,
                 message_id=message_id,
                 maybe_sent=maybe_sent,
@@ -201,13 +202,11 @@ class Effects:
         except (DeskUnavailable, DeskAuthError) as exc:
             raise RetryLater(exc.error_type or type(exc).__name__) from exc
         except DeskError as exc:
-            log.warning("relay.refused", conversation_id=conversation.id, error_type=exc.error_type)
+            log.warning("relay.refused", error_type=exc.error_type)
             return DeskDeliveryFailed(message_id, text)
         return DeskSent(tuple(event_ids))
 
-    async def missing_before(
-        self, conversation: Conversation, event: AgentMessage
-    ) -> list[Event | DeskEvent]:
+    async def missing_before(self, conversation: Conversation, event: AgentMessage) -> list[Input]:
         """What LiveChat holds before ``event`` that we have not handled, in thread order.
 
         Asked only when the event's number leaves a hole behind it (a webhook overtook another, or
@@ -216,69 +215,63 @@ class Effects:
         refused, nothing is recorded, and LiveChat's redelivery tries again — showing the message now
         would put it before the ones it overtook.
         """
-        cursor = ThreadCursor.from_json(conversation.desk_cursor) if conversation.desk_cursor else None
+        chat = conversation.chat
+        cursor = chat.cursor if chat is not None else None
         position = event_number(event.event_id)
-        if cursor is None or position is None or position[0] != cursor.thread_id:
+        if chat is None or cursor is None or position is None or position[0] != cursor.thread_id:
             return []
         if cursor.handled(position[1]) or not cursor.holes_before(position[1]):
             return []
-        assert conversation.desk_customer_id is not None
-        events = await self._read_thread(conversation, conversation.desk_customer_id, event.chat_id)
-        return _missing(conversation, cursor, event, events)
+        items = await self._read_thread(chat.customer_id, event.chat_id)
+        return _missing(chat, cursor, event, items)
 
-    async def _read_thread(
-        self, conversation: Conversation, customer_id: str, chat_id: str
-    ) -> list[ThreadEvent]:
-        for attempt in range(THREAD_READ_TRIES):
+    async def _read_thread(self, customer_id: str, chat_id: str) -> list[ThreadItem]:
+        attempt = 0
+        while True:
             try:
-                return await self._desk.thread_events(customer_id=customer_id, chat_id=chat_id)
+                return await self._desk.thread_items(customer_id=customer_id, chat_id=chat_id)
             except (DeskUnavailable, DeskRateLimited) as exc:
-                log.warning(
-                    "ordering.thread_unavailable", conversation_id=conversation.id, attempt=attempt + 1
-                )
-                if attempt + 1 == THREAD_READ_TRIES:
+                attempt += 1
+                log.warning("ordering.thread_unavailable", attempt=attempt)
+                if attempt == THREAD_READ_TRIES:
                     raise DeskUnavailable(
                         "the chat's thread could not be read", error_type=exc.error_type
                     ) from exc
-                wait = (
-                    exc.retry_after
-                    if isinstance(exc, DeskRateLimited) and exc.retry_after
-                    else 0.2 * 2**attempt
-                )
-                await asyncio.sleep(min(wait, 1.0))
-        return []
+                retry_after = exc.retry_after if isinstance(exc, DeskRateLimited) else None
+                await asyncio.sleep(min(retry_after or 0.2 * 2 ** (attempt - 1), 1.0))
 
-    async def with_agent_name(self, conversation: Conversation, event: DeskEvent) -> DeskEvent:
+    async def with_agent_name(self, conversation: Conversation, event: DeskUpdate) -> DeskUpdate:
         """Webhooks name agents by id only (or not at all); the customer should see a name."""
         if isinstance(event, ChatEnded) or event.agent_name:
             return event
-        if event.agent_id == conversation.agent_id and conversation.agent_name:
-            return replace(event, agent_name=conversation.agent_name)
-        if conversation.desk_customer_id is None:
+        agent = conversation.agent
+        if agent is not None and event.agent_id == agent.id and agent.name:
+            return replace(event, agent_name=agent.name)
+        if conversation.chat is None:
             return event
         try:
             name = await self._desk.agent_name(
-                customer_id=conversation.desk_customer_id, chat_id=event.chat_id, agent_id=event.agent_id
+                customer_id=conversation.chat.customer_id, chat_id=event.chat_id, agent_id=event.agent_id
             )
         except DeskError:
-            log.warning("desk.agent_name_failed", conversation_id=conversation.id, agent_id=event.agent_id)
+            log.warning("desk.agent_name_failed", agent_id=event.agent_id)
             return event
         return replace(event, agent_name=name) if name else event
 
 
 def _missing(
-    conversation: Conversation, cursor: ThreadCursor, event: AgentMessage, events: list[ThreadEvent]
-) -> list[Event | DeskEvent]:
-    found: list[Event | DeskEvent] = []
+    chat: DeskChat, cursor: ThreadCursor, event: AgentMessage, items: list[ThreadItem]
+) -> list[Input]:
+    found: list[Input] = []
     seen: list[str] = []
     limit = event_number(event.event_id)
-    for item in events:
+    for item in items:
         position = event_number(item.event_id)
         if position is None or limit is None or position[0] != cursor.thread_id or position[1] >= limit[1]:
             continue
         if cursor.handled(position[1]):
             continue
-        is_agent = item.kind == "message" and item.author_id not in (None, conversation.desk_customer_id)
+        is_agent = item.kind == "message" and item.author_id not in (None, chat.customer_id)
         if is_agent and item.author_id is not None and item.created_at is not None:
             found.append(
                 AgentMessage(

@@ -11,6 +11,7 @@ edge (``web/``); errors carry their data as attributes.
     │   ├── ConcurrentUpdate          a save lost a race (version check)
     │   └── DuplicateEvent            an inbound event was already processed (dedupe key)
     ├── InvalidInput                  an outside payload failed validation
+    ├── RetryLater                    a recipient cannot take a customer message now; ``retry_after``
     └── UpstreamError                 a platform we call failed
         ├── BotError                  Dialogflow failed
         │   └── BotUnavailable        transport failure / timeout / 5xx
@@ -59,6 +60,16 @@ class DuplicateEvent(ConversationError):
 
 class InvalidInput(LiveHandoffError):
     """An outside payload (webhook, request body, export file) failed validation."""
+
+
+class RetryLater(LiveHandoffError):
+    """The recipient cannot take a customer message now: it stays queued and is tried again after
+    ``retry_after`` seconds (or after the outbox's backoff). Raised by the effects, caught by the bridge."""
+
+    def __init__(self, reason: str, *, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after
 
 
 class UpstreamError(LiveHandoffError):

@@ -11,22 +11,21 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
 
+from livehandoff.domain.feed import FeedEvent, Payload
 from livehandoff.domain.model import (
     BotTurn,
     Conversation,
-    DeskChat,
-    FeedEvent,
     HandoffRequest,
-    NewEvent,
+    OpenedChat,
     OutboxItem,
     QueueInfo,
     State,
-    ThreadEvent,
+    ThreadItem,
 )
 
 
 class BotEngine(Protocol):
-    """A conversational bot (Dialogflow ES today)."""
+    """A conversational bot (Dialogflow ES or CX)."""
 
     async def detect_intent(self, *, session_id: str, text: str, language: str) -> BotTurn:
         """Send one customer message and return the bot's turn. Raises ``BotError``."""
@@ -52,7 +51,7 @@ class BotEngine(Protocol):
 class AgentDesk(Protocol):
     """Where human agents work (LiveChat), acting as the customer."""
 
-    async def open_chat(self, request: HandoffRequest) -> DeskChat:
+    async def open_chat(self, request: HandoffRequest) -> OpenedChat:
         """Start the agent chat with the transcript (or resume the returning customer's chat).
 
         Raises ``DeskError`` subclasses (``GroupsOffline``, ``DeskUnavailable``, ...).
@@ -81,8 +80,8 @@ class AgentDesk(Protocol):
         """The waiting chat's place in the queue, when the desk knows it."""
         ...
 
-    async def thread_events(self, *, customer_id: str, chat_id: str) -> list[ThreadEvent]:
-        """The events of the chat's current thread, oldest first (to fill in what webhooks skipped)."""
+    async def thread_items(self, *, customer_id: str, chat_id: str) -> list[ThreadItem]:
+        """The items of the chat's current thread, oldest first (to fill in what webhooks skipped)."""
         ...
 
 
@@ -100,24 +99,25 @@ class ConversationStore(Protocol):
     async def save(
         self,
         conversation: Conversation,
-        events: Sequence[NewEvent],
+        events: Sequence[Payload],
         *,
         expected_version: int,
         dedupe_key: str | None = None,
         enqueue: Sequence[OutboxItem] = (),
     ) -> list[FeedEvent]:
         """Atomically: check the stored version, write the conversation with ``version + 1``,
-        append the events with the next ``seq`` numbers, record ``dedupe_key`` if given, and put
-        ``enqueue`` in the outbox.
+        append the feed events with the next ``seq`` numbers, record ``dedupe_key`` if given (see
+        ``WebhookIntake.seen``), and put ``enqueue`` in the outbox.
 
-        Raises ``ConcurrentUpdate`` when the stored version differs. Returns the stored events.
+        Raises ``ConcurrentUpdate`` when the stored version differs, ``DuplicateEvent`` when the dedupe
+        key was recorded before. Returns the stored feed events.
         """
         ...
 
     async def events_after(
-        self, conversation_id: str, after_seq: int, *, limit: int = 500
+        self, conversation_id: str, after_seq: int, *, limit: int | None = None
     ) -> list[FeedEvent]:
-        """Events with ``seq > after_seq`` in order."""
+        """Feed events with ``seq > after_seq`` in order: all of them, or the first ``limit``."""
         ...
 
     async def find_by_desk_chat(self, chat_id: str) -> str | None:
@@ -132,43 +132,50 @@ class ConversationStore(Protocol):
         """Conversations in ``state`` (waiting ones are watched again after a restart)."""
         ...
 
-    async def seen(self, dedupe_key: str) -> bool:
-        """Whether an inbound event with this key was already processed."""
-        ...
 
-    async def next_outbox(self, conversation_id: str) -> OutboxItem | None:
+class Outbox(Protocol):
+    """Customer messages accepted but not yet routed (they enter with ``ConversationStore.save``)."""
+
+    async def next_item(self, conversation_id: str) -> OutboxItem | None:
         """The conversation's oldest message still to route."""
         ...
 
-    async def reschedule_outbox(
-        self, item_id: int, *, attempts: int, next_attempt_at: datetime, error: str
-    ) -> None:
+    async def reschedule(self, item_id: int, *, attempts: int, next_attempt_at: datetime, error: str) -> None:
         """Try this message again later."""
         ...
 
-    async def start_outbox(self, item_id: int) -> None:
+    async def mark_started(self, item_id: int) -> None:
         """An attempt begins: noted before anything leaves, so a crash mid-send is known afterwards."""
         ...
 
-    async def finish_outbox(self, item_id: int) -> None:
+    async def finish(self, item_id: int) -> None:
         """The message reached the bot or LiveChat (or was settled otherwise)."""
         ...
 
-    async def pending_outbox(self) -> list[str]:
+    async def pending_conversations(self) -> list[str]:
         """Conversations with messages still to route (work to resume after a restart)."""
         ...
 
+
+class WebhookIntake(Protocol):
+    """What inbound desk updates need before they are applied: dedupe, and parking until the chat is known."""
+
+    async def seen(self, dedupe_key: str) -> bool:
+        """Whether an inbound update with this key was already applied (``ConversationStore.save`` records
+        keys)."""
+        ...
+
     async def park(self, chat_id: str, key: str, data: Mapping[str, Any]) -> None:
-        """Keep a desk event whose chat is not known yet (same ``key`` twice: kept once)."""
+        """Keep a desk update whose chat is not known yet (same ``key`` twice: kept once)."""
         ...
 
     async def unpark(self, chat_id: str) -> list[dict[str, Any]]:
-        """Remove and return the parked events of ``chat_id``, oldest first."""
+        """Remove and return the parked updates of ``chat_id``, oldest first."""
         ...
 
-    async def close(self) -> None:
-        """Release connections."""
-        ...
+
+class Stores(ConversationStore, Outbox, WebhookIntake, Protocol):
+    """Every role of the store, as one object implements them (``storage.SqlStore``)."""
 
 
 class Subscription(Protocol):

@@ -6,7 +6,10 @@ import dataclasses
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from livehandoff.domain.model import Conversation, CustomerProfile, NewEvent, State
+from livehandoff.domain import feed
+from livehandoff.domain.feed import FeedEvent
+from livehandoff.domain.model import Agent, Author, Conversation, CustomerProfile, DeskChat, Handoff, State
+from livehandoff.domain.ordering import ThreadCursor
 
 CREATED = datetime(2025, 1, 2, 3, 4, 5, 123456, tzinfo=timezone(timedelta(hours=-5)))
 
@@ -32,21 +35,34 @@ def full(conversation_id: str = "conv-1") -> Conversation:
         language="pt-BR",
         customer=CustomerProfile(name="Zoë Ångström 山田", email="zoe@example.com"),
         page_url="https://shop.example.com/cart?item=42&ref=ü",
-        desk_customer_id="lc-customer-1",
-        desk_chat_id="CHAT1",
-        agent_id="agent@example.com",
-        agent_name="Ana",
-        handoff_reason="customer asked for a human",
-        handoff_started_at=datetime(2025, 1, 2, 3, 5, 0, 999999, tzinfo=timezone(timedelta(hours=9))),
-        handoff_ended_at=datetime(2025, 1, 2, 3, 25, 0, tzinfo=timezone(timedelta(hours=-5))),
-        desk_continuous=True,
-        queue_position=3,
-        desk_cursor={"thread_id": "T1", "upto": 4, "beyond": [6]},
+        handoff=Handoff(
+            "customer asked for a human",
+            started_at=datetime(2025, 1, 2, 3, 5, 0, 999999, tzinfo=timezone(timedelta(hours=9))),
+            ended_at=datetime(2025, 1, 2, 3, 25, 0, tzinfo=timezone(timedelta(hours=-5))),
+        ),
+        chat=DeskChat(
+            customer_id="lc-customer-1",
+            chat_id="CHAT1",
+            continuous=True,
+            cursor=ThreadCursor("T1", 4, frozenset({6, 9})),
+            agent=Agent("agent@example.com", "Ana"),
+            queue_position=3,
+        ),
         fallback_streak=2,
         delivered_seq=4,
         bot_memory={"contexts": [{"name": "projects/p/agent/sessions/s/contexts/order", "lifespanCount": 3}]},
     )
 
 
-def message(text: str) -> NewEvent:
-    return NewEvent(type="message", data={"author": "customer", "text": text})
+def chat(chat_id: str, *, agent: str | None = None) -> DeskChat:
+    """A desk chat of the customer ``lc-customer-1``, with ``agent`` talking if given."""
+    return DeskChat("lc-customer-1", chat_id, agent=None if agent is None else Agent(agent, agent))
+
+
+def message(text: str) -> feed.Message:
+    return feed.Message(Author.CUSTOMER, text)
+
+
+def texts(events: list[FeedEvent]) -> list[str]:
+    """The texts of the messages among ``events``."""
+    return [event.payload.text for event in events if isinstance(event.payload, feed.Message)]

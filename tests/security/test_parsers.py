@@ -18,7 +18,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from livehandoff.domain.model import DeskEvent
+from livehandoff.domain.model import DeskUpdate
 from livehandoff.emulators.dialogflow import load_agent
 from livehandoff.emulators.dialogflow.cx import load_cx_agent, parse_cx_agent
 from livehandoff.emulators.livechat import load_seed
@@ -49,7 +49,7 @@ def encoded(document: Any) -> bytes:
 # --- LiveChat webhooks -----------------------------------------------------------------------------
 
 
-def webhook_outcome(body: bytes) -> DeskEvent | InvalidInput | None:
+def webhook_outcome(body: bytes) -> DeskUpdate | InvalidInput | None:
     try:
         return parse_webhook(body, secret=SECRET)
     except InvalidInput as exc:
@@ -62,14 +62,14 @@ def webhook_outcome(body: bytes) -> DeskEvent | InvalidInput | None:
 @example(b"NaN")
 @example(b'{"secret_key": "parser-test-webhook-secret"}')
 def test_livechat_webhook_bytes(body: bytes) -> None:
-    assert isinstance(webhook_outcome(body), DeskEvent | InvalidInput | None)
+    assert isinstance(webhook_outcome(body), DeskUpdate | InvalidInput | None)
 
 
 @FUZZ
 @given(s.livechat_envelopes(SECRET))
 def test_livechat_webhook_envelopes_with_the_secret(document: dict[str, Any]) -> None:
     outcome = webhook_outcome(encoded(document))
-    assert isinstance(outcome, DeskEvent | InvalidInput | None)
+    assert isinstance(outcome, DeskUpdate | InvalidInput | None)
     assert not isinstance(outcome, WebhookSecretMismatch)
 
 

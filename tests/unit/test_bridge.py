@@ -8,9 +8,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+import structlog
+from structlog.testing import capture_logs
 
 from livehandoff.bridge import Bridge, BridgeOptions
 from livehandoff.config import DEFAULT_HANDOFF_NAMES
+from livehandoff.domain import feed
 from livehandoff.domain.handoff import HandoffPolicy
 from livehandoff.domain.model import (
     AgentJoined,
@@ -19,12 +22,12 @@ from livehandoff.domain.model import (
     BotTurn,
     ChatEnded,
     CustomerProfile,
-    DeskChat,
     HandoffRequest,
+    OpenedChat,
     OutboxItem,
     QueueInfo,
     State,
-    ThreadEvent,
+    ThreadItem,
 )
 from livehandoff.errors import (
     BotUnavailable,
@@ -90,15 +93,15 @@ class Desk:
         self.failures: list[Exception] = []
         self.refuse: Exception | None = None
         self.inactive = False
-        self.thread: list[ThreadEvent] = []
+        self.thread: list[ThreadItem] = []
         self.thread_failures = 0
         self.closed: list[str] = []
 
-    async def open_chat(self, request: HandoffRequest) -> DeskChat:
+    async def open_chat(self, request: HandoffRequest) -> OpenedChat:
         if self.refuse is not None:
             raise self.refuse
         self.opened.append(request)
-        return DeskChat(
+        return OpenedChat(
             customer_id="cust-1", chat_id="CHAT000001", thread_id="T1", resumed=bool(request.desk_chat_id)
         )
 
@@ -120,7 +123,7 @@ class Desk:
         self.sent.append(text)
         return [f"T1_{len(self.sent)}"]
 
-    async def thread_events(self, *, customer_id: str, chat_id: str) -> list[ThreadEvent]:
+    async def thread_items(self, *, customer_id: str, chat_id: str) -> list[ThreadItem]:
         if self.thread_failures:
             self.thread_failures -= 1
             raise DeskUnavailable("down", error_type="service_unavailable")
@@ -159,7 +162,9 @@ def make_bridge(store: SqlStore, bot: SlowBot, desk: Desk) -> BridgeFactory:
 
     def build(**overrides: Any) -> Bridge:
         arguments: dict[str, Any] = {
-            "store": store,
+            "conversations": store,
+            "outbox": store,
+            "intake": store,
             "bot": bot,
             "desk": desk,
             "feed": InMemoryFeed(),
@@ -185,7 +190,7 @@ async def new(bridge: Bridge) -> str:
 
 async def texts(bridge: Bridge, conversation_id: str) -> list[tuple[str, str]]:
     events = await bridge.events_after(conversation_id, 0)
-    return [(e.data["author"], e.data["text"]) for e in events if e.type == "message"]
+    return [(e.payload.author, e.payload.text) for e in events if isinstance(e.payload, feed.Message)]
 
 
 async def agent_texts(bridge: Bridge, conversation_id: str) -> list[str]:
@@ -199,9 +204,9 @@ def anna_says(event_id: str, text: str) -> AgentMessage:
     )
 
 
-def anna_in_thread(event_id: str, text: str) -> ThreadEvent:
+def anna_in_thread(event_id: str, text: str) -> ThreadItem:
     """The same message as the chat's thread lists it."""
-    return ThreadEvent(event_id, "message", "anna@example.com", text, NOW, "Anna")
+    return ThreadItem(event_id, "message", "anna@example.com", text, NOW, "Anna")
 
 
 async def test_messages_of_one_conversation_never_interleave(bridge: Bridge, bot: SlowBot) -> None:
@@ -257,39 +262,41 @@ async def test_handoff_sends_the_transcript_in_order(bridge: Bridge, desk: Desk,
     ]
     conversation = await store.load(conversation_id)
     assert conversation.state is State.HANDOFF_REQUESTED
-    assert conversation.desk_chat_id == "CHAT000001"
+    assert conversation.chat is not None
+    assert conversation.chat.chat_id == "CHAT000001"
 
 
 async def test_duplicate_webhooks_are_processed_once(bridge: Bridge) -> None:
     conversation_id = await handed_off(bridge)
     message = anna_says("T1_9", "Hi!")
-    assert await bridge.handle_desk_event(message) is True
-    assert await bridge.handle_desk_event(message) is False
+    assert await bridge.handle_desk_update(message) is True
+    assert await bridge.handle_desk_update(message) is False
     assert await agent_texts(bridge, conversation_id) == ["Hi!"]
     events = await bridge.events_after(conversation_id, 0)
-    assert [e.data.get("name") for e in events if e.data.get("author") == "agent"] == ["Looked Up"]
+    messages = [e.payload for e in events if isinstance(e.payload, feed.Message)]
+    assert [message.name for message in messages if message.author == "agent"] == ["Looked Up"]
 
 
 async def test_the_customers_own_echo_is_not_relayed_back(bridge: Bridge) -> None:
     conversation_id = await handed_off(bridge)
     echo = AgentMessage(chat_id="CHAT000001", event_id="T1_1", agent_id="cust-1", text="hi", created_at=NOW)
-    assert await bridge.handle_desk_event(echo) is False
+    assert await bridge.handle_desk_update(echo) is False
     assert all(a != "agent" for a, _ in await texts(bridge, conversation_id))
 
 
 async def test_webhooks_for_unknown_chats_are_ignored(bridge: Bridge) -> None:
-    assert await bridge.handle_desk_event(ChatEnded(chat_id="NOPE000000", thread_id="T")) is False
+    assert await bridge.handle_desk_update(ChatEnded(chat_id="NOPE000000", thread_id="T")) is False
 
 
 async def test_agent_conversation_and_return_to_the_bot(
     bridge: Bridge, desk: Desk, bot: SlowBot, store: SqlStore
 ) -> None:
     conversation_id = await handed_off(bridge)
-    await bridge.handle_desk_event(AgentJoined("CHAT000001", "T1", "anna@example.com", "Anna"))
+    await bridge.handle_desk_update(AgentJoined("CHAT000001", "T1", "anna@example.com", "Anna"))
     await bridge.post_customer_message(conversation_id, "my parcel")
     await bridge.drain()
     assert desk.sent == ["my parcel"]
-    await bridge.handle_desk_event(ChatEnded("CHAT000001", "T1", closed_by="anna@example.com"))
+    await bridge.handle_desk_update(ChatEnded("CHAT000001", "T1", closed_by="anna@example.com"))
     ((name, parameters, memory),) = bot.events
     assert (name, parameters["ended_by"], parameters["agent_name"], memory) == (
         "LIVEHANDOFF_ENDED",
@@ -322,7 +329,10 @@ async def test_refused_handoff_tells_the_customer(bridge: Bridge, desk: Desk, st
     conversation = await store.load(conversation_id)
     assert conversation.state is State.HANDOFF_FAILED
     events = await bridge.events_after(conversation_id, 0)
-    assert [e.data.get("code") for e in events if e.data.get("author") == "system"][-1] == "handoff_offline"
+    codes = [
+        e.payload.code for e in events if isinstance(e.payload, feed.Message) and e.payload.author == "system"
+    ]
+    assert codes[-1] == "handoff_offline"
 
 
 async def test_bot_failure_is_told_in_words(bridge: Bridge, bot: SlowBot) -> None:
@@ -352,14 +362,15 @@ async def test_an_agent_joining_before_start_chat_answers_is_not_lost(
 ) -> None:
     """LiveChat assigns the agent, and sends the webhook, while start_chat is still answering."""
     early = AgentJoined("CHAT000001", "T1", "anna@example.com", "Anna")
-    assert await bridge.handle_desk_event(early) is False  # parked: the chat is not known yet
+    assert await bridge.handle_desk_update(early) is False  # parked: the chat is not known yet
     conversation_id = await handed_off(bridge)
     conversation = await store.load(conversation_id)
     assert conversation.state is State.AGENT
-    assert conversation.agent_name == "Anna"
-    assert await bridge.handle_desk_event(early) is False, "applied once"
+    assert conversation.agent is not None
+    assert conversation.agent.name == "Anna"
+    assert await bridge.handle_desk_update(early) is False, "applied once"
     events = await bridge.events_after(conversation_id, 0)
-    assert [e.type for e in events].count("agent_joined") == 1
+    assert [e.kind for e in events].count("agent_joined") == 1
 
 
 @pytest.fixture
@@ -374,7 +385,7 @@ def no_wait(attempts: int, retry_after: float | None) -> float:
 
 
 async def types(bridge: Bridge, conversation_id: str) -> list[str]:
-    return [e.type for e in await bridge.events_after(conversation_id, 0)]
+    return [e.kind for e in await bridge.events_after(conversation_id, 0)]
 
 
 async def test_an_outage_queues_the_message_tells_the_customer_and_delivers_it_later(
@@ -388,7 +399,7 @@ async def test_an_outage_queues_the_message_tells_the_customer_and_delivers_it_l
     kinds = await types(fast_bridge, conversation_id)
     assert kinds.count("message_queued") == 1
     assert kinds.index("message_queued") < kinds.index("message_delivered")
-    assert await store.next_outbox(conversation_id) is None
+    assert await store.next_item(conversation_id) is None
 
 
 async def test_rate_limits_are_retried_in_order(fast_bridge: Bridge, desk: Desk) -> None:
@@ -418,7 +429,7 @@ async def test_a_refusal_is_told_and_not_retried(fast_bridge: Bridge, desk: Desk
     assert desk.sent == []
     said = await texts(fast_bridge, conversation_id)
     assert said[-1][0] == "system"
-    assert await store.next_outbox(conversation_id) is None
+    assert await store.next_item(conversation_id) is None
 
 
 async def test_a_post_repeated_with_its_key_is_stored_once(bridge: Bridge, desk: Desk) -> None:
@@ -458,7 +469,7 @@ async def test_a_restart_resumes_what_was_accepted(
     await asyncio.sleep(0.05)
     await first.aclose()  # the process goes away with the message still queued
     assert desk.sent == []
-    assert await store.next_outbox(conversation_id) is not None
+    assert await store.next_item(conversation_id) is not None
 
     desk.failures = []
     second = make_bridge(retry_delay=no_wait)
@@ -466,7 +477,7 @@ async def test_a_restart_resumes_what_was_accepted(
     await second.drain()
     await second.aclose()
     assert desk.sent == ["survives"]
-    assert await store.next_outbox(conversation_id) is None
+    assert await store.next_item(conversation_id) is None
 
 
 async def test_agent_messages_that_overtook_others_are_shown_in_thread_order(
@@ -474,17 +485,17 @@ async def test_agent_messages_that_overtook_others_are_shown_in_thread_order(
 ) -> None:
     """LiveChat's webhook for T1_3 arrives before the one for T1_2: the customer still sees T1_2 first."""
     conversation_id = await handed_off(bridge)  # the chat opened with no known events: cursor unset
-    await bridge.handle_desk_event(anna_says("T1_1", "one"))
+    await bridge.handle_desk_update(anna_says("T1_1", "one"))
     desk.thread = [
         anna_in_thread("T1_1", "one"),
         anna_in_thread("T1_2", "two"),
-        ThreadEvent("T1_3", "system_message"),
+        ThreadItem("T1_3", "system_message"),
         anna_in_thread("T1_4", "four"),
     ]
     late = anna_says("T1_2", "two")
     early = anna_says("T1_4", "four")
-    assert await bridge.handle_desk_event(early) is True
-    assert await bridge.handle_desk_event(late) is False, "already shown, in its place"
+    assert await bridge.handle_desk_update(early) is True
+    assert await bridge.handle_desk_update(late) is False, "already shown, in its place"
     assert await agent_texts(bridge, conversation_id) == ["one", "two", "four"]
 
 
@@ -499,10 +510,10 @@ async def test_a_send_cut_off_by_a_crash_is_not_sent_twice(
     accepted = datetime.now(UTC)
     item = OutboxItem("msg_cut", conversation_id, "cut off", accepted, accepted)
     await store.save(conversation, [], expected_version=conversation.version, enqueue=[item])
-    pending = await store.next_outbox(conversation_id)
+    pending = await store.next_item(conversation_id)
     assert pending is not None
     assert pending.id is not None
-    await store.start_outbox(pending.id)  # the attempt had begun ...
+    await store.mark_started(pending.id)  # the attempt had begun ...
     desk.arrived.append("msg_cut")  # ... and LiveChat had the message
 
     second = make_bridge(retry_delay=no_wait)
@@ -510,19 +521,31 @@ async def test_a_send_cut_off_by_a_crash_is_not_sent_twice(
     await second.drain()
     await second.aclose()
     assert desk.sent == [], "recognised by its custom_id, not sent again"
-    assert await store.next_outbox(conversation_id) is None
+    assert await store.next_item(conversation_id) is None
 
 
 async def test_an_overtaking_message_waits_for_redelivery_when_the_thread_cannot_be_read(
     bridge: Bridge, desk: Desk
 ) -> None:
     conversation_id = await handed_off(bridge)
-    await bridge.handle_desk_event(anna_says("T1_1", "one"))
+    await bridge.handle_desk_update(anna_says("T1_1", "one"))
     desk.thread = [anna_in_thread("T1_2", "two"), anna_in_thread("T1_3", "three")]
     overtaking = anna_says("T1_3", "three")
     desk.thread_failures = 3
     with pytest.raises(DeskUnavailable):
-        await bridge.handle_desk_event(overtaking)
+        await bridge.handle_desk_update(overtaking)
     assert await agent_texts(bridge, conversation_id) == ["one"], "nothing recorded"
-    assert await bridge.handle_desk_event(overtaking) is True  # LiveChat's redelivery
+    assert await bridge.handle_desk_update(overtaking) is True  # LiveChat's redelivery
     assert await agent_texts(bridge, conversation_id) == ["one", "two", "three"]
+
+
+async def test_every_log_line_of_a_step_names_its_conversation_once_bound(bridge: Bridge) -> None:
+    """The bridge binds the id to the log context; the effects' lines carry it without passing it."""
+    with capture_logs(processors=[structlog.contextvars.merge_contextvars]) as logs:
+        conversation_id = await handed_off(bridge)
+        await bridge.handle_desk_update(ChatEnded("CHAT000001", "T1", closed_by="anna@example.com"))
+
+    events = {line["event"] for line in logs}
+    assert {"conversation.started", "conversation.state_changed", "handoff.opened"} <= events
+    assert all(line.get("conversation_id") == conversation_id for line in logs), logs
+    assert "conversation_id" not in structlog.contextvars.get_contextvars()

@@ -22,7 +22,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from livehandoff.domain.model import Author, BotTurn, Conversation, FeedEvent, TranscriptLine
+from livehandoff.domain import feed
+from livehandoff.domain.feed import FeedEvent
+from livehandoff.domain.model import Author, BotTurn, Conversation, TranscriptLine
 
 HANDOFF_ACTION = "handoff"
 ROCKETCHAT_HANDOVER = "df_perform_handover"
@@ -34,17 +36,21 @@ Trigger = Literal["live_agent_handoff", "payload", "intent_name", "fallbacks", "
 
 @dataclass(frozen=True, slots=True)
 class HandoffPolicy:
-    """How eagerly the bridge hands off, and where chats go."""
+    """How eagerly the bridge hands off, and where chats go.
+
+    Each field is named as its setting without the ``LIVEHANDOFF_HANDOFF_`` or ``LIVEHANDOFF_LIVECHAT_``
+    part (``docs/configuration.md``): ``groups`` is ``LIVEHANDOFF_HANDOFF_GROUPS``.
+    """
 
     names: Collection[str] = ()
     after_fallbacks: int = 0
     on_bot_error: Literal["apologise", "handoff"] = "apologise"
     guard_seconds: float = 60.0
-    trigger_groups: Mapping[str, int] = field(default_factory=dict)
+    groups: Mapping[str, int] = field(default_factory=dict)
     """A LiveChat group per trigger (``fallbacks``, ``bot_error``, ...), over the default group."""
     group_names: Mapping[str, int] = field(default_factory=dict)
     """Group names a bot may use in payloads or CX metadata, mapped to LiveChat group ids."""
-    return_event: str = "LIVEHANDOFF_ENDED"
+    bot_return_event: str = "LIVEHANDOFF_ENDED"
     """The bot event sent when an agent chat ends; empty: none."""
     bot_session_ttl_seconds: float = 20 * 60
     """After a handoff this long, the bot's session has expired and its memory is sent back with the event."""
@@ -92,7 +98,7 @@ def on_bot_failure(conversation: Conversation, policy: HandoffPolicy, now: datet
     """Whether a failing bot hands the customer to a person (when configured and not guarded)."""
     if policy.on_bot_error != "handoff" or _guarded(conversation, policy, now):
         return None
-    return HandoffSignal("bot_error", "the bot could not answer", policy.trigger_groups.get("bot_error"))
+    return HandoffSignal("bot_error", "the bot could not answer", policy.groups.get("bot_error"))
 
 
 def _explicit(turn: BotTurn, policy: HandoffPolicy) -> HandoffSignal | None:
@@ -121,7 +127,7 @@ def _signal(
     for key, value in turn.handoff_metadata.items():
         if isinstance(value, str | int | float | bool):
             context.setdefault(f"bot_{key}", _plain(value))
-    chosen = group if group is not None else policy.trigger_groups.get(trigger)
+    chosen = group if group is not None else policy.groups.get(trigger)
     return HandoffSignal(trigger, reason, chosen, context)
 
 
@@ -208,7 +214,7 @@ def _fallback_limit_reached(turn: BotTurn, conversation: Conversation, policy: H
 
 
 def _guarded(conversation: Conversation, policy: HandoffPolicy, now: datetime) -> bool:
-    ended = conversation.handoff_ended_at
+    ended = conversation.handoff.ended_at if conversation.handoff is not None else None
     return ended is not None and (now - ended).total_seconds() < policy.guard_seconds
 
 
@@ -222,41 +228,30 @@ def transcript_since_last_handoff(events: Sequence[FeedEvent]) -> tuple[Transcri
     """
     start = 0
     for index, event in enumerate(events):
-        if event.type == "handoff_ended":
+        if isinstance(event.payload, feed.HandoffEnded):
             start = index + 1
-    lines: list[TranscriptLine] = []
-    for event in events[start:]:
-        if event.type != "message":
-            continue
-        author = Author(str(event.data.get("author", Author.SYSTEM)))
-        if author is Author.SYSTEM:
-            continue
-        name = event.data.get("name")
-        lines.append(
-            TranscriptLine(
-                author=author,
-                text=str(event.data.get("text", "")),
-                at=event.created_at,
-                name=str(name) if name else None,
-            )
+    return tuple(
+        TranscriptLine(
+            author=message.author, text=message.text, at=event.created_at, name=message.name or None
         )
-    return tuple(lines)
+        for event in events[start:]
+        if isinstance(message := event.payload, feed.Message) and message.author is not Author.SYSTEM
+    )
 
 
 def return_parameters(conversation: Conversation, closed_by: str, now: datetime) -> dict[str, Any]:
     """Parameters of the return-to-bot event: who ended the chat, the agent, how long it lasted."""
-    started = conversation.handoff_started_at
-    duration = int((now - started).total_seconds()) if started is not None else 0
-    return {"ended_by": closed_by, "agent_name": conversation.agent_name or "", "duration_seconds": duration}
+    handoff, agent = conversation.handoff, conversation.agent
+    duration = int((now - handoff.started_at).total_seconds()) if handoff is not None else 0
+    return {"ended_by": closed_by, "agent_name": agent.name if agent else "", "duration_seconds": duration}
 
 
 def memory_to_restore(
     conversation: Conversation, policy: HandoffPolicy, now: datetime
 ) -> Mapping[str, Any] | None:
     """The bot's memory from before the handoff, when the agent chat outlived the bot's session."""
-    started = conversation.handoff_started_at
-    if not conversation.bot_memory or started is None:
+    if not conversation.bot_memory or conversation.handoff is None:
         return None
-    if (now - started).total_seconds() < policy.bot_session_ttl_seconds:
+    if (now - conversation.handoff.started_at).total_seconds() < policy.bot_session_ttl_seconds:
         return None
     return conversation.bot_memory

@@ -1,10 +1,11 @@
 """The conversation state machine: one table of transitions and a pure ``decide``.
 
-``decide(conversation, event, now, policy)`` does no I/O. It returns the next conversation, the events to
-append to the customer's feed and the commands the bridge must run through its ports. The result of a
-command comes back as another event. Which turns hand off is ``domain.handoff``'s business. An event
-without a transition from the current state is returned as ``ignored`` with the reason — never silently
-dropped.
+``decide(conversation, happened, now, policy)`` does no I/O. It takes an *input* (something that happened:
+the customer wrote, the bot answered, a desk update arrived, a command's outcome) and returns the next
+conversation, the feed events to append to the customer's feed and the commands the bridge must run
+through its ports. The outcome of a command comes back as another input. Which turns hand off is
+``domain.handoff``'s business. An input without a transition from the current state is returned as
+``ignored`` with the reason — never silently dropped.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from livehandoff.domain import feed
 from livehandoff.domain.handoff import (
     HandoffPolicy,
     HandoffSignal,
@@ -26,6 +28,7 @@ from livehandoff.domain.handoff import (
 from livehandoff.domain.model import (
     BOT_STATES,
     DESK_STATES,
+    Agent,
     AgentJoined,
     AgentMessage,
     Author,
@@ -33,17 +36,18 @@ from livehandoff.domain.model import (
     ChatEnded,
     Conversation,
     DeskChat,
-    NewEvent,
+    Handoff,
+    OpenedChat,
     OutboxItem,
     QueueInfo,
     State,
 )
-from livehandoff.domain.ordering import ThreadCursor, advance
+from livehandoff.domain.ordering import advance
 from livehandoff.domain.texts import is_cancel, say
 
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
-# --- events: what happened -------------------------------------------------------------------
+# --- inputs: what happened -------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +118,7 @@ class BotFailed:
 class DeskOpened:
     """The agent chat was started or resumed."""
 
-    chat: DeskChat
+    chat: OpenedChat
     continuous: bool = False
 
 
@@ -151,7 +155,7 @@ class DeskDeliveryFailed:
     chat_inactive: bool = False
 
 
-Event = (
+Input = (
     CustomerSaid
     | CustomerMessageDue
     | BotAnswered
@@ -169,6 +173,7 @@ Event = (
     | AgentMessage
     | ChatEnded
 )
+"""Everything ``decide`` takes: what the customer, the bot and the desk did, and how commands went."""
 
 # --- commands: what the bridge must do -------------------------------------------------------
 
@@ -219,7 +224,8 @@ class Decision:
     """What ``decide`` concluded."""
 
     conversation: Conversation
-    events: tuple[NewEvent, ...] = ()
+    events: tuple[feed.Payload, ...] = ()
+    """Feed events to append to the customer's feed."""
     commands: tuple[Command, ...] = ()
     ignored: str | None = None
     outbox: tuple[OutboxItem, ...] = ()
@@ -231,16 +237,13 @@ Handler = Callable[[Conversation, Any, datetime, HandoffPolicy], Decision]
 # --- helpers that build feed events ----------------------------------------------------------
 
 
-def _message(author: Author, text: str, **extra: Any) -> NewEvent:
-    return NewEvent("message", {"author": author.value, "text": text, **extra})
+def _system(conversation: Conversation, key: str, **values: str) -> feed.Message:
+    return feed.Message(Author.SYSTEM, say(conversation.language, key, **values), code=key)
 
 
-def _system(conversation: Conversation, key: str, **values: str) -> NewEvent:
-    return _message(Author.SYSTEM, say(conversation.language, key, **values), code=key)
-
-
-def _state_event(kind: str, state: State, **extra: Any) -> NewEvent:
-    return NewEvent(kind, {"state": state.value, **extra})
+def _agent_name(conversation: Conversation, name: str | None = None) -> str:
+    agent = conversation.agent
+    return name or (agent.name if agent is not None else "") or say(conversation.language, "agent")
 
 
 # --- transitions -----------------------------------------------------------------------------
@@ -249,7 +252,7 @@ def _state_event(kind: str, state: State, **extra: Any) -> NewEvent:
 def _record_customer(
     conv: Conversation, event: CustomerSaid, now: datetime, policy: HandoffPolicy
 ) -> Decision:
-    recorded = (_message(Author.CUSTOMER, event.text, id=event.message_id),)
+    recorded = (feed.Message(Author.CUSTOMER, event.text, id=event.message_id),)
     if not event.route_later:
         return Decision(conv, recorded)
     pending = OutboxItem(event.message_id, conv.id, event.text, created_at=now, next_attempt_at=now)
@@ -265,11 +268,7 @@ def _route_to_bot(
 def _route_to_desk(
     conv: Conversation, event: CustomerMessageDue, now: datetime, policy: HandoffPolicy
 ) -> Decision:
-    if (
-        conv.state is State.HANDOFF_REQUESTED
-        and conv.agent_id is None
-        and is_cancel(conv.language, event.text)
-    ):
+    if conv.state is State.HANDOFF_REQUESTED and conv.agent is None and is_cancel(conv.language, event.text):
         return _cancel(conv, CancelRequested(), now, policy)
     return Decision(conv, commands=(SendToDesk(event.message_id, event.text, maybe_sent=event.maybe_sent),))
 
@@ -277,19 +276,17 @@ def _route_to_desk(
 def _queued(
     conv: Conversation, event: DeskDeliveryDeferred, now: datetime, policy: HandoffPolicy
 ) -> Decision:
-    return Decision(conv, (NewEvent("message_queued", {"message_id": event.message_id}),))
+    return Decision(conv, (feed.MessageQueued(event.message_id),))
 
 
 def _delivered(conv: Conversation, event: DeskDelivered, now: datetime, policy: HandoffPolicy) -> Decision:
-    return Decision(conv, (NewEvent("message_delivered", {"message_id": event.message_id}),))
+    return Decision(conv, (feed.MessageDelivered(event.message_id),))
 
 
 def _bot_answered(conv: Conversation, event: BotAnswered, now: datetime, policy: HandoffPolicy) -> Decision:
     turn = event.turn
     replies = tuple(
-        _message(Author.BOT, reply.text, quick_replies=list(reply.quick_replies))
-        if reply.quick_replies
-        else _message(Author.BOT, reply.text)
+        feed.Message(Author.BOT, reply.text, quick_replies=reply.quick_replies)
         for reply in turn.replies
         if reply.text or reply.quick_replies
     )
@@ -304,18 +301,17 @@ def _bot_answered(conv: Conversation, event: BotAnswered, now: datetime, policy:
 
 
 def _hand_off(
-    conv: Conversation, signal: HandoffSignal, now: datetime, before: tuple[NewEvent, ...]
+    conv: Conversation, signal: HandoffSignal, now: datetime, before: tuple[feed.Payload, ...]
 ) -> Decision:
     nxt = replace(
         conv,
         state=State.HANDOFF_REQUESTED,
-        handoff_reason=signal.reason,
-        handoff_started_at=now,
+        handoff=Handoff(signal.reason, started_at=now),
         fallback_streak=0,
     )
     events = (
         *before,
-        _state_event("handoff_requested", nxt.state, reason=signal.reason, trigger=signal.trigger),
+        feed.HandoffRequested(nxt.state, signal.reason, signal.trigger),
         _system(nxt, "connecting"),
     )
     return Decision(nxt, events, (OpenDeskChat(signal),))
@@ -329,15 +325,15 @@ def _bot_failed(conv: Conversation, event: BotFailed, now: datetime, policy: Han
 
 
 def _desk_opened(conv: Conversation, event: DeskOpened, now: datetime, policy: HandoffPolicy) -> Decision:
-    cursor = advance(None, event.chat.event_ids)
-    nxt = replace(
-        conv,
-        desk_customer_id=event.chat.customer_id,
-        desk_chat_id=event.chat.chat_id,
-        desk_continuous=event.continuous,
-        desk_cursor=cursor.as_json() if cursor is not None else None,
+    opened = event.chat
+    chat = DeskChat(
+        customer_id=opened.customer_id,
+        chat_id=opened.chat_id,
+        continuous=event.continuous,
+        cursor=advance(None, opened.event_ids),
     )
-    return Decision(nxt, (_state_event("waiting_for_agent", nxt.state),))
+    nxt = replace(conv, chat=chat)
+    return Decision(nxt, (feed.WaitingForAgent(nxt.state),))
 
 
 def _desk_refused(conv: Conversation, event: DeskRefused, now: datetime, policy: HandoffPolicy) -> Decision:
@@ -351,11 +347,11 @@ def _desk_refused(conv: Conversation, event: DeskRefused, now: datetime, policy:
             )
         if policy.when_offline == "ask_email":
             nxt = replace(conv, state=State.AWAITING_EMAIL)
-            return Decision(nxt, (_state_event("awaiting_email", nxt.state), _system(nxt, "ask_email")))
+            return Decision(nxt, (feed.AwaitingEmail(nxt.state), _system(nxt, "ask_email")))
     nxt = replace(conv, state=State.HANDOFF_FAILED)
     key = "handoff_offline" if event.offline else "handoff_failed"
     reason = "offline" if event.offline else "unavailable"
-    return Decision(nxt, (_state_event("handoff_failed", nxt.state, reason=reason), _system(nxt, key)))
+    return Decision(nxt, (feed.HandoffFailed(nxt.state, reason), _system(nxt, key)))
 
 
 def _email_or_bot(
@@ -365,98 +361,98 @@ def _email_or_bot(
     email = event.text.strip()
     if not EMAIL.fullmatch(email):
         nxt = replace(conv, state=State.HANDOFF_FAILED)
-        return Decision(
-            nxt, (_state_event("handoff_failed", nxt.state, reason="offline"),), (AskBot(event.text),)
-        )
+        return Decision(nxt, (feed.HandoffFailed(nxt.state, "offline"),), (AskBot(event.text),))
     signal = HandoffSignal("left_email", f"nobody was available; the customer left {email}")
     nxt = replace(conv, state=State.HANDOFF_REQUESTED, customer=replace(conv.customer, email=email))
     events = (
-        _state_event("handoff_requested", nxt.state, reason=signal.reason, trigger=signal.trigger),
+        feed.HandoffRequested(nxt.state, signal.reason, signal.trigger),
         _system(nxt, "email_thanks", email=email),
     )
     return Decision(nxt, events, (OpenDeskChat(signal, continuous=True),))
 
 
+def _handoff_over(conv: Conversation, now: datetime, state: State) -> Conversation:
+    """``conv`` in ``state`` with the handoff ended at ``now``: nobody waits in a queue, no agent talks."""
+    handoff = conv.handoff if conv.handoff is not None else Handoff("", started_at=now)
+    chat = conv.chat if conv.chat is None else replace(conv.chat, agent=None, queue_position=None)
+    return replace(conv, state=state, handoff=replace(handoff, ended_at=now), chat=chat)
+
+
 def _cancel(conv: Conversation, event: CancelRequested, now: datetime, policy: HandoffPolicy) -> Decision:
-    nxt = replace(conv, state=State.ENDED, handoff_ended_at=now, queue_position=None)
+    nxt = _handoff_over(conv, now, State.ENDED)
     commands: tuple[Command, ...] = (
-        (CloseDeskChat(),) if conv.desk_chat_id and conv.state is State.HANDOFF_REQUESTED else ()
+        (CloseDeskChat(),) if conv.chat is not None and conv.state is State.HANDOFF_REQUESTED else ()
     )
-    return Decision(nxt, (_state_event("handoff_cancelled", nxt.state), _system(nxt, "cancelled")), commands)
+    return Decision(nxt, (feed.HandoffCancelled(nxt.state), _system(nxt, "cancelled")), commands)
 
 
 def _wait_check(conv: Conversation, event: WaitCheck, now: datetime, policy: HandoffPolicy) -> Decision:
     """The maximum wait sends the customer back to the bot; otherwise a new queue position is shown."""
-    started = conv.handoff_started_at
-    waited = (now - started).total_seconds() if started is not None else 0.0
-    if policy.max_wait_seconds > 0 and not conv.desk_continuous and waited >= policy.max_wait_seconds:
-        nxt = replace(conv, state=State.HANDOFF_FAILED, handoff_ended_at=now, queue_position=None)
-        events = (
-            _state_event("handoff_failed", nxt.state, reason="no_agent_in_time"),
-            _system(nxt, "wait_expired"),
-        )
+    waited = (now - conv.handoff.started_at).total_seconds() if conv.handoff is not None else 0.0
+    continuous = conv.chat is not None and conv.chat.continuous
+    if policy.max_wait_seconds > 0 and not continuous and waited >= policy.max_wait_seconds:
+        nxt = _handoff_over(conv, now, State.HANDOFF_FAILED)
+        events = (feed.HandoffFailed(nxt.state, "no_agent_in_time"), _system(nxt, "wait_expired"))
         return Decision(nxt, events, (CloseDeskChat(),))
     queue = event.queue
-    if queue is None or queue.position == conv.queue_position:
+    if queue is None or conv.chat is None or queue.position == conv.chat.queue_position:
         return Decision(conv)
-    nxt = replace(conv, queue_position=queue.position)
-    data = {"position": queue.position, "wait_seconds": queue.wait_seconds}
-    return Decision(nxt, (NewEvent("queue_position", data),))
+    nxt = replace(conv, chat=replace(conv.chat, queue_position=queue.position))
+    return Decision(nxt, (feed.QueuePosition(queue.position, queue.wait_seconds),))
 
 
 def _agent_joined(conv: Conversation, event: AgentJoined, now: datetime, policy: HandoffPolicy) -> Decision:
+    if conv.chat is None:
+        return _ignore(conv, event, now, policy)
     name = event.agent_name or say(conv.language, "agent")
-    nxt = replace(conv, state=State.AGENT, agent_id=event.agent_id, agent_name=name)
+    nxt = replace(conv, state=State.AGENT, chat=replace(conv.chat, agent=Agent(event.agent_id, name)))
     return Decision(
         nxt,
-        (
-            _state_event("agent_joined", nxt.state, agent={"name": name}),
-            _system(nxt, "agent_joined", agent=name),
-        ),
+        (feed.AgentJoined(nxt.state, feed.AgentName(name)), _system(nxt, "agent_joined", agent=name)),
     )
 
 
 def _agent_message(conv: Conversation, event: AgentMessage, now: datetime, policy: HandoffPolicy) -> Decision:
-    name = event.agent_name or conv.agent_name or say(conv.language, "agent")
-    nxt = _handled(replace(conv, state=State.AGENT), (event.event_id,))
-    if conv.agent_id is None:
-        nxt = replace(nxt, agent_id=event.agent_id, agent_name=name)
-    return Decision(nxt, (_message(Author.AGENT, event.text, name=name),))
+    if conv.chat is None:
+        return _ignore(conv, event, now, policy)
+    name = _agent_name(conv, event.agent_name)
+    chat = _handled(conv.chat, (event.event_id,))
+    if chat.agent is None:
+        chat = replace(chat, agent=Agent(event.agent_id, name))
+    nxt = replace(conv, state=State.AGENT, chat=chat)
+    return Decision(nxt, (feed.Message(Author.AGENT, event.text, name=name),))
 
 
 def _thread_handled(
     conv: Conversation, event: DeskSent | ThreadSeen, now: datetime, policy: HandoffPolicy
 ) -> Decision:
-    return Decision(_handled(conv, event.event_ids))
+    if conv.chat is None:
+        return Decision(conv)
+    return Decision(replace(conv, chat=_handled(conv.chat, event.event_ids)))
 
 
-def _handled(conv: Conversation, event_ids: tuple[str, ...]) -> Conversation:
-    """``conv`` with the thread cursor moved over ``event_ids`` (see ``domain.ordering``)."""
-    current = ThreadCursor.from_json(conv.desk_cursor) if conv.desk_cursor else None
-    cursor = advance(current, event_ids)
-    return replace(conv, desk_cursor=cursor.as_json()) if cursor is not None else conv
+def _handled(chat: DeskChat, event_ids: tuple[str, ...]) -> DeskChat:
+    """``chat`` with its thread cursor moved over ``event_ids`` (see ``domain.ordering``)."""
+    cursor = advance(chat.cursor, event_ids)
+    return replace(chat, cursor=cursor) if cursor is not None else chat
 
 
 def _chat_ended(conv: Conversation, event: ChatEnded, now: datetime, policy: HandoffPolicy) -> Decision:
-    if event.chat_id != conv.desk_chat_id:
+    if conv.chat is None or event.chat_id != conv.chat.chat_id:
         return _ignore(conv, event, now, policy)
     if event.closed_by is None:
         closed_by, key = "system", "ended_by_system"
-    elif event.closed_by == conv.desk_customer_id:
+    elif event.closed_by == conv.chat.customer_id:
         closed_by, key = "customer", "ended_by_customer"
     else:
         closed_by, key = "agent", "ended_by_agent"
-    agent = conv.agent_name or say(conv.language, "agent")
-    nxt = replace(conv, state=State.ENDED, agent_id=None, agent_name=None, handoff_ended_at=now)
+    agent = _agent_name(conv)
+    nxt = _handoff_over(conv, now, State.ENDED)
     commands: tuple[Command, ...] = ()
-    if policy.return_event:
+    if policy.bot_return_event:
         parameters = return_parameters(conv, closed_by, now)
-        commands = (NotifyBot(policy.return_event, parameters, memory_to_restore(conv, policy, now)),)
-    return Decision(
-        nxt,
-        (_state_event("handoff_ended", nxt.state, closed_by=closed_by), _system(conv, key, agent=agent)),
-        commands,
-    )
+        commands = (NotifyBot(policy.bot_return_event, parameters, memory_to_restore(conv, policy, now)),)
+    return Decision(nxt, (feed.HandoffEnded(nxt.state, closed_by), _system(conv, key, agent=agent)), commands)
 
 
 def _delivery_failed(
@@ -466,20 +462,23 @@ def _delivery_failed(
         return Decision(conv, (_system(conv, "not_delivered"),))
     # The chat closed before our message got there (its webhook may still be on its way): the
     # agent is gone, so the bot takes the conversation back and answers this very message.
-    ended = _chat_ended(conv, ChatEnded(conv.desk_chat_id or "", "", closed_by=None), now, policy)
+    chat_id = conv.chat.chat_id if conv.chat is not None else ""
+    ended = _chat_ended(conv, ChatEnded(chat_id, "", closed_by=None), now, policy)
     return Decision(ended.conversation, ended.events, (*ended.commands, AskBot(event.text)))
 
 
-def _ignore(conv: Conversation, event: object, now: datetime, policy: HandoffPolicy) -> Decision:
-    return Decision(conv, ignored=f"{type(event).__name__} has no transition from state {conv.state.value}")
+def _ignore(conv: Conversation, happened: object, now: datetime, policy: HandoffPolicy) -> Decision:
+    return Decision(
+        conv, ignored=f"{type(happened).__name__} has no transition from state {conv.state.value}"
+    )
 
 
 TRANSITIONS: dict[tuple[State, type[Any]], Handler] = {}
 
 
-def _add(states: frozenset[State] | set[State], event_type: type[Any], handler: Handler) -> None:
+def _add(states: frozenset[State] | set[State], input_type: type[Any], handler: Handler) -> None:
     for state in states:
-        TRANSITIONS[(state, event_type)] = handler
+        TRANSITIONS[(state, input_type)] = handler
 
 
 _add(set(State), CustomerSaid, _record_customer)
@@ -506,8 +505,8 @@ DEFAULT_POLICY = HandoffPolicy()
 
 
 def decide(
-    conversation: Conversation, event: Event, now: datetime, policy: HandoffPolicy = DEFAULT_POLICY
+    conversation: Conversation, happened: Input, now: datetime, policy: HandoffPolicy = DEFAULT_POLICY
 ) -> Decision:
-    """Apply ``event`` to ``conversation`` at time ``now`` under ``policy``."""
-    handler = TRANSITIONS.get((conversation.state, type(event)), _ignore)
-    return handler(conversation, event, now, policy)
+    """Apply the input ``happened`` to ``conversation`` at time ``now`` under ``policy``."""
+    handler = TRANSITIONS.get((conversation.state, type(happened)), _ignore)
+    return handler(conversation, happened, now, policy)

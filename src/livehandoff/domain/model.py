@@ -1,7 +1,7 @@
 """The conversation and the facts that move it, as frozen values.
 
 Nothing here knows Dialogflow's or LiveChat's wire shapes: integrations translate their payloads into
-these types (``BotTurn``, ``DeskEvent``) and back (``HandoffRequest``).
+these types (``BotTurn``, ``DeskUpdate``) and back (``HandoffRequest``).
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
+
+from livehandoff.domain.ordering import ThreadCursor
 
 
 class State(StrEnum):
@@ -52,6 +54,44 @@ class CustomerProfile:
 
 
 @dataclass(frozen=True, slots=True)
+class Agent:
+    """An agent of the desk, as the customer is shown them."""
+
+    id: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeskChat:
+    """The agent chat a conversation has on the desk (LiveChat), or had last.
+
+    It stays after the chat ended: a returning customer keeps the desk's customer identity and resumes
+    the same chat.
+    """
+
+    customer_id: str
+    """The desk's id of the customer (LiveChat's ``entity_id``)."""
+    chat_id: str
+    continuous: bool = False
+    """The chat waits for an agent however long it takes (no maximum wait)."""
+    cursor: ThreadCursor | None = None
+    """What of the chat's current thread has been handled (see ``domain.ordering``)."""
+    agent: Agent | None = None
+    """The agent talking to the customer; None while waiting and after the chat ended."""
+    queue_position: int | None = None
+    """The waiting customer's last known place in the queue."""
+
+
+@dataclass(frozen=True, slots=True)
+class Handoff:
+    """The current or last handoff: why it started, and when it started and ended."""
+
+    reason: str
+    started_at: datetime
+    ended_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Conversation:
     """One customer's conversation with the bot and, at times, with agents."""
 
@@ -65,19 +105,8 @@ class Conversation:
     page_url: str | None = None
     version: int = 0
     last_seq: int = 0
-    desk_customer_id: str | None = None
-    """LiveChat's customer id (``entity_id``), kept so a second handoff reuses the identity."""
-    desk_chat_id: str | None = None
-    agent_id: str | None = None
-    agent_name: str | None = None
-    handoff_reason: str | None = None
-    handoff_started_at: datetime | None = None
-    handoff_ended_at: datetime | None = None
-    desk_continuous: bool = False
-    """The agent chat waits for an agent however long it takes (no maximum wait)."""
-    queue_position: int | None = None
-    desk_cursor: Mapping[str, Any] | None = None
-    """What of the current thread has been handled (``domain.ordering.ThreadCursor`` as JSON)."""
+    handoff: Handoff | None = None
+    chat: DeskChat | None = None
     fallback_streak: int = 0
     """Fallback answers in a row; a configured number of them hands off."""
     delivered_seq: int = 0
@@ -85,6 +114,11 @@ class Conversation:
     bot_memory: Mapping[str, Any] | None = None
     """The bot's state after its last turn (ES contexts, CX session parameters), restored after a long
     agent chat."""
+
+    @property
+    def agent(self) -> Agent | None:
+        """The agent the customer talks to, if any."""
+        return None if self.chat is None else self.chat.agent
 
 
 # --- what the bot said -------------------------------------------------------------------------
@@ -160,8 +194,8 @@ class QueueInfo:
 
 
 @dataclass(frozen=True, slots=True)
-class DeskChat:
-    """The agent chat as opened by the desk."""
+class OpenedChat:
+    """The agent chat as the desk opened (or resumed) it."""
 
     customer_id: str
     chat_id: str
@@ -172,7 +206,7 @@ class DeskChat:
 
 
 @dataclass(frozen=True, slots=True)
-class ThreadEvent:
+class ThreadItem:
     """An event of the chat's current thread, as the customer's side of the desk sees it."""
 
     event_id: str
@@ -183,7 +217,7 @@ class ThreadEvent:
     author_name: str | None = None
 
 
-# --- what the desk told us (translated from webhooks) ------------------------------------------
+# --- desk updates: what the desk told us (translated from webhooks) ----------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,18 +263,19 @@ class ChatEnded:
         return f"ended:{self.chat_id}:{self.thread_id}"
 
 
-DeskEvent = AgentMessage | AgentJoined | ChatEnded
+DeskUpdate = AgentMessage | AgentJoined | ChatEnded
+"""A LiveChat webhook, translated."""
 
-_DESK_KINDS: dict[str, type[AgentMessage] | type[AgentJoined] | type[ChatEnded]] = {
+_DESK_UPDATES: dict[str, type[AgentMessage] | type[AgentJoined] | type[ChatEnded]] = {
     "agent_message": AgentMessage,
     "agent_joined": AgentJoined,
     "chat_ended": ChatEnded,
 }
 
 
-def desk_event_to_json(event: DeskEvent) -> dict[str, Any]:
-    """A desk event as plain JSON, for keeping it in the store until its chat is known."""
-    kind = next(name for name, cls in _DESK_KINDS.items() if isinstance(event, cls))
+def desk_update_to_json(event: DeskUpdate) -> dict[str, Any]:
+    """A desk update as plain JSON, for keeping it in the store until its chat is known."""
+    kind = next(name for name, cls in _DESK_UPDATES.items() if isinstance(event, cls))
     data: dict[str, Any] = {"kind": kind}
     for name in event.__dataclass_fields__:
         value = getattr(event, name)
@@ -248,10 +283,10 @@ def desk_event_to_json(event: DeskEvent) -> dict[str, Any]:
     return data
 
 
-def desk_event_from_json(data: Mapping[str, Any]) -> DeskEvent:
-    """The inverse of ``desk_event_to_json``."""
+def desk_update_from_json(data: Mapping[str, Any]) -> DeskUpdate:
+    """The inverse of ``desk_update_to_json``."""
     fields = {key: value for key, value in data.items() if key != "kind"}
-    cls = _DESK_KINDS[str(data["kind"])]
+    cls = _DESK_UPDATES[str(data["kind"])]
     if cls is AgentMessage:
         fields["created_at"] = datetime.fromisoformat(str(fields["created_at"]))
     return cls(**fields)
@@ -273,28 +308,3 @@ class OutboxItem:
     started: bool = False
     """An attempt began; after a crash it may have reached LiveChat without us knowing."""
     id: int | None = None
-
-
-# --- the customer's feed ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class NewEvent:
-    """An event to append to a conversation's feed (the store gives it a ``seq``)."""
-
-    type: str
-    data: Mapping[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class FeedEvent:
-    """A stored event of a conversation's feed, numbered from 1 without gaps."""
-
-    seq: int
-    type: str
-    data: Mapping[str, Any]
-    created_at: datetime
-
-    def as_json(self) -> dict[str, Any]:
-        """The JSON object the customer API shows for this event."""
-        return {"seq": self.seq, "type": self.type, **self.data, "created_at": self.created_at.isoformat()}

@@ -9,9 +9,8 @@ what is missing first. Without holes nothing is read, so ordering costs no LiveC
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,15 +36,6 @@ class ThreadCursor:
     def holes_before(self, number: int) -> bool:
         """Whether some number below ``number`` has not been handled."""
         return any(not self.handled(n) for n in range(self.upto + 1, number))
-
-    def as_json(self) -> dict[str, Any]:
-        return {"thread_id": self.thread_id, "upto": self.upto, "beyond": sorted(self.beyond)}
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> ThreadCursor:
-        return cls(
-            str(data["thread_id"]), int(data["upto"]), frozenset(int(n) for n in data.get("beyond", ()))
-        )
 
 
 def event_number(event_id: str) -> tuple[str, int] | None:

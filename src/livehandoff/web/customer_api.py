@@ -13,7 +13,8 @@ from fastapi import APIRouter, Body, Header, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from livehandoff.bridge import Bridge
-from livehandoff.domain.model import Conversation, CustomerProfile, FeedEvent
+from livehandoff.domain.feed import FeedEvent, FeedKind
+from livehandoff.domain.model import Conversation, CustomerProfile
 from livehandoff.errors import InvalidToken
 from livehandoff.web.errors import error_response, rate_limited_response
 from livehandoff.web.ratelimit import RateLimiter, conversation_budget
@@ -33,6 +34,8 @@ from livehandoff.web.services import Services
 router = APIRouter(prefix="/v1/conversations", tags=["customer"])
 
 KEEPALIVE_SECONDS = 15.0
+STREAM_PAGE = 500
+"""Feed events read from the store at a time for an event stream."""
 IDEMPOTENCY_KEY_MAX = 255
 IDEMPOTENCY_KEY_PATTERN = r"^[!-~]+$"
 """Printable ASCII without spaces, as a UUID or any random token is."""
@@ -198,9 +201,9 @@ async def get_conversation(
         id=conversation.id,
         state=conversation.state.value,
         language=conversation.language,
-        agent=AgentOut(name=conversation.agent_name) if conversation.agent_id else None,
+        agent=AgentOut(name=conversation.agent.name) if conversation.agent else None,
         last_seq=conversation.last_seq,
-        transcript=[event.as_json() for event in events if event.type == "message"],
+        transcript=[event.as_json() for event in events if event.kind is FeedKind.MESSAGE],
     )
 
 
@@ -243,7 +246,7 @@ async def _sse(bridge: Bridge, conversation_id: str, after: int) -> AsyncIterato
     yield "retry: 2000\n\n"
     async with bridge.subscribe(conversation_id) as subscription:
         while True:
-            events = await bridge.events_after(conversation_id, after)
+            events = await bridge.events_after(conversation_id, after, limit=STREAM_PAGE)
             for event in events:
                 yield _frame(event)
                 after = event.seq

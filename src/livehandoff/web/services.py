@@ -76,7 +76,9 @@ async def open_services(
         livechat = LiveChatClient.from_settings(http, settings)
         tokens = TokenManager.from_settings(livechat, settings)
         bridge = Bridge(
-            store=store,
+            conversations=store,
+            outbox=store,
+            intake=store,
             bot=bot_engine(settings, http),
             desk=LiveChatDesk(livechat, tokens=tokens, group_id=settings.livechat_group_id),
             feed=InMemoryFeed(),

@@ -34,7 +34,7 @@ async def livechat_webhook(request: Request) -> JSONResponse:
     if event is None:
         return JSONResponse({"status": "ignored"})
     try:
-        processed = await services.bridge.handle_desk_event(event)
+        processed = await services.bridge.handle_desk_update(event)
     except DeskUnavailable:
         # Nothing was recorded; LiveChat redelivers a webhook that did not get a 200.
         return error_response(503, "unavailable", "LiveChat could not be read; deliver this webhook again")

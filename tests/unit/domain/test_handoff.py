@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 
 from livehandoff.config import DEFAULT_HANDOFF_NAMES
+from livehandoff.domain import feed
+from livehandoff.domain.feed import FeedEvent
 from livehandoff.domain.handoff import (
     HandoffPolicy,
     detect,
@@ -17,7 +19,7 @@ from livehandoff.domain.handoff import (
     return_parameters,
     transcript_since_last_handoff,
 )
-from livehandoff.domain.model import Author, BotReply, BotTurn, Conversation, FeedEvent, State
+from livehandoff.domain.model import Agent, Author, BotReply, BotTurn, Conversation, DeskChat, Handoff, State
 
 NOW = datetime(2026, 11, 27, 12, tzinfo=UTC)
 POLICY = HandoffPolicy(names=DEFAULT_HANDOFF_NAMES, group_names={"Billing": 2})
@@ -94,7 +96,7 @@ def test_configured_names_replace_the_defaults() -> None:
 
 
 def test_trigger_groups_route_a_trigger_without_a_group_of_its_own() -> None:
-    policy = replace(POLICY, trigger_groups={"intent_name": 6, "payload": 8})
+    policy = replace(POLICY, groups={"intent_name": 6, "payload": 8})
     assert detect(turn(intent="human.handoff"), CONV, policy, NOW).group_id == 6  # type: ignore[union-attr]
     marked = turn(payloads=({"action": "handoff", "team_id": 3},))
     assert detect(marked, CONV, policy, NOW).group_id == 3  # type: ignore[union-attr]
@@ -135,7 +137,7 @@ def test_reason_and_context_name_the_intent_and_cx_metadata() -> None:
 
 # --- automatic triggers and the loop guard ----------------------------------------------------
 
-FALLBACKS = replace(POLICY, after_fallbacks=3, trigger_groups={"fallbacks": 4})
+FALLBACKS = replace(POLICY, after_fallbacks=3, groups={"fallbacks": 4})
 
 
 def test_fallbacks_hand_off_after_n_in_a_row() -> None:
@@ -159,7 +161,8 @@ def test_bot_failure_apologises_by_default_and_hands_off_when_configured() -> No
 
 
 def test_the_loop_guard_holds_back_automatic_triggers_after_a_chat_ended() -> None:
-    just_ended = replace(CONV, handoff_ended_at=NOW - timedelta(seconds=10), fallback_streak=5)
+    ended = Handoff("asked", started_at=NOW - timedelta(minutes=5), ended_at=NOW - timedelta(seconds=10))
+    just_ended = replace(CONV, handoff=ended, fallback_streak=5)
     assert detect(turn(is_fallback=True), just_ended, FALLBACKS, NOW) is None
     assert on_bot_failure(just_ended, replace(POLICY, on_bot_error="handoff"), NOW) is None
     later = NOW + timedelta(seconds=FALLBACKS.guard_seconds)
@@ -167,7 +170,7 @@ def test_the_loop_guard_holds_back_automatic_triggers_after_a_chat_ended() -> No
 
 
 def test_a_customer_asking_again_is_heard_even_right_after_a_chat() -> None:
-    just_ended = replace(CONV, handoff_ended_at=NOW)
+    just_ended = replace(CONV, handoff=Handoff("asked", started_at=NOW, ended_at=NOW))
     assert detect(turn(intent="human.handoff"), just_ended, POLICY, NOW) is not None
 
 
@@ -179,17 +182,17 @@ def test_the_answer_to_the_return_event_never_hands_off() -> None:
 # --- what travels -----------------------------------------------------------------------------
 
 
-def event(seq: int, kind: str, **data: Any) -> FeedEvent:
-    return FeedEvent(seq=seq, type=kind, data=data, created_at=NOW)
+def event(seq: int, payload: feed.Payload) -> FeedEvent:
+    return FeedEvent(seq=seq, payload=payload, created_at=NOW)
 
 
 def test_transcript_keeps_customer_bot_and_agent_lines_in_order_and_skips_system() -> None:
     events = [
-        event(1, "message", author="customer", text="hi", id="m1"),
-        event(2, "message", author="bot", text="hello"),
-        event(3, "handoff_requested", state="handoff_requested"),
-        event(4, "message", author="system", text="Connecting…"),
-        event(5, "message", author="agent", text="Hi, Anna here", name="Anna"),
+        event(1, feed.Message(Author.CUSTOMER, "hi", id="m1")),
+        event(2, feed.Message(Author.BOT, "hello")),
+        event(3, feed.HandoffRequested(State.HANDOFF_REQUESTED, "asked", "intent_name")),
+        event(4, feed.Message(Author.SYSTEM, "Connecting…", code="connecting")),
+        event(5, feed.Message(Author.AGENT, "Hi, Anna here", name="Anna")),
     ]
     lines = transcript_since_last_handoff(events)
     assert [(line.author, line.text) for line in lines] == [
@@ -202,16 +205,17 @@ def test_transcript_keeps_customer_bot_and_agent_lines_in_order_and_skips_system
 
 def test_transcript_starts_after_the_last_ended_agent_chat() -> None:
     events = [
-        event(1, "message", author="customer", text="old"),
-        event(2, "handoff_ended", state="ended"),
-        event(3, "message", author="customer", text="new"),
-        event(4, "message", author="bot", text="reply"),
+        event(1, feed.Message(Author.CUSTOMER, "old")),
+        event(2, feed.HandoffEnded(State.ENDED, "agent")),
+        event(3, feed.Message(Author.CUSTOMER, "new")),
+        event(4, feed.Message(Author.BOT, "reply")),
     ]
     assert [line.text for line in transcript_since_last_handoff(events)] == ["new", "reply"]
 
 
 def test_return_parameters() -> None:
-    conv = replace(CONV, agent_name="Anna", handoff_started_at=NOW - timedelta(minutes=3))
+    chat = DeskChat("cust-1", "CHAT1", agent=Agent("anna@example.com", "Anna"))
+    conv = replace(CONV, chat=chat, handoff=Handoff("asked", started_at=NOW - timedelta(minutes=3)))
     assert return_parameters(conv, "agent", NOW) == {
         "ended_by": "agent",
         "agent_name": "Anna",
@@ -221,8 +225,8 @@ def test_return_parameters() -> None:
 
 def test_memory_is_restored_only_after_the_bot_session_expired() -> None:
     memory = {"contexts": [{"name": "c", "lifespanCount": 2}]}
-    short = replace(CONV, bot_memory=memory, handoff_started_at=NOW - timedelta(minutes=5))
-    long = replace(short, handoff_started_at=NOW - timedelta(minutes=25))
+    short = replace(CONV, bot_memory=memory, handoff=Handoff("asked", started_at=NOW - timedelta(minutes=5)))
+    long = replace(short, handoff=Handoff("asked", started_at=NOW - timedelta(minutes=25)))
     assert memory_to_restore(short, POLICY, NOW) is None
     assert memory_to_restore(long, POLICY, NOW) == memory
     assert memory_to_restore(replace(long, bot_memory=None), POLICY, NOW) is None

@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from livehandoff.domain import feed
+from livehandoff.domain.feed import payload_data
 from livehandoff.domain.handoff import HandoffPolicy, HandoffSignal
 from livehandoff.domain.machine import (
     TRANSITIONS,
@@ -33,6 +35,7 @@ from livehandoff.domain.machine import (
     decide,
 )
 from livehandoff.domain.model import (
+    Agent,
     AgentJoined,
     AgentMessage,
     BotReply,
@@ -40,10 +43,12 @@ from livehandoff.domain.model import (
     ChatEnded,
     Conversation,
     DeskChat,
+    Handoff,
+    OpenedChat,
     QueueInfo,
     State,
-    desk_event_from_json,
-    desk_event_to_json,
+    desk_update_from_json,
+    desk_update_to_json,
 )
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -61,10 +66,23 @@ def conversation(state: State, **changes: Any) -> Conversation:
         created_at=NOW,
     )
     if state in (State.HANDOFF_REQUESTED, State.AGENT):
-        base = replace(base, desk_customer_id=CUSTOMER, desk_chat_id=CHAT)
+        base = replace(base, chat=DeskChat(CUSTOMER, CHAT))
     if state is State.AGENT:
-        base = replace(base, agent_id="anna@example.com", agent_name="Anna")
+        base = replace(base, chat=DeskChat(CUSTOMER, CHAT, agent=Agent("anna@example.com", "Anna")))
     return replace(base, **changes)
+
+
+def data(payload: feed.Payload) -> dict[str, Any]:
+    """A feed event's fields as the customer API shows them."""
+    return payload_data(payload)
+
+
+def cursor_json(conversation: Conversation) -> dict[str, Any] | None:
+    """The conversation's thread cursor, in the form the store keeps it."""
+    cursor = conversation.chat.cursor if conversation.chat else None
+    if cursor is None:
+        return None
+    return {"thread_id": cursor.thread_id, "upto": cursor.upto, "beyond": sorted(cursor.beyond)}
 
 
 TURN = BotTurn(replies=(BotReply("Hello!", ("Shipping",)),), intent="Default Welcome Intent")
@@ -73,7 +91,7 @@ HANDOFF_TURN = BotTurn(
 )
 SAID = CustomerSaid("m1", "hi")
 DUE = CustomerMessageDue("m1", "hi")
-OPENED = DeskOpened(DeskChat(customer_id=CUSTOMER, chat_id=CHAT, thread_id="T1"))
+OPENED = DeskOpened(OpenedChat(customer_id=CUSTOMER, chat_id=CHAT, thread_id="T1"))
 JOINED = AgentJoined(chat_id=CHAT, thread_id="T1", agent_id="anna@example.com", agent_name="Anna")
 AGENT_SAID = AgentMessage(
     chat_id=CHAT, event_id="T1_3", agent_id="anna@example.com", text="Hi!", created_at=NOW
@@ -174,7 +192,7 @@ def test_transition(
     decision = decide(conversation(state), event, NOW)
     assert decision.ignored is None
     assert decision.conversation.state is next_state
-    assert [e.type for e in decision.events] == feed
+    assert [e.kind for e in decision.events] == feed
     assert [type(c) for c in decision.commands] == commands
 
 
@@ -214,33 +232,33 @@ def test_a_chat_end_for_another_chat_is_ignored() -> None:
 
 def test_handoff_records_reason_and_time_and_keeps_the_bot_text() -> None:
     decision = decide(conversation(State.BOT), BotAnswered(HANDOFF_TURN), NOW)
-    assert decision.conversation.handoff_reason == "intent human.handoff asked for a live agent"
-    assert decision.conversation.handoff_started_at == NOW
+    assert decision.conversation.handoff == Handoff("intent human.handoff asked for a live agent", NOW)
     first = decision.events[0]
-    assert first.data == {"author": "bot", "text": "Let me connect you."}
+    assert data(first) == {"author": "bot", "text": "Let me connect you."}
     (command,) = decision.commands
     assert isinstance(command, OpenDeskChat)
     assert command.signal.trigger == "live_agent_handoff"
-    assert decision.events[1].data["trigger"] == "live_agent_handoff"
+    assert data(decision.events[1])["trigger"] == "live_agent_handoff"
 
 
 def test_desk_opened_remembers_the_chat_and_the_customer_identity() -> None:
-    start = replace(conversation(State.HANDOFF_REQUESTED), desk_chat_id=None, desk_customer_id=None)
+    start = replace(conversation(State.HANDOFF_REQUESTED), chat=None)
     decision = decide(start, OPENED, NOW)
-    assert decision.conversation.desk_chat_id == CHAT
-    assert decision.conversation.desk_customer_id == CUSTOMER
+    assert decision.conversation.chat is not None
+    assert decision.conversation.chat.chat_id == CHAT
+    assert decision.conversation.chat.customer_id == CUSTOMER
 
 
 def test_agent_messages_carry_the_agent_name() -> None:
     decision = decide(conversation(State.AGENT), AGENT_SAID, NOW)
-    assert decision.events[0].data == {"author": "agent", "text": "Hi!", "name": "Anna"}
+    assert data(decision.events[0]) == {"author": "agent", "text": "Hi!", "name": "Anna"}
 
 
 def test_agent_joined_tells_the_customer_who_joined() -> None:
     decision = decide(conversation(State.HANDOFF_REQUESTED), JOINED, NOW)
-    assert decision.conversation.agent_name == "Anna"
-    assert decision.events[0].data == {"state": "agent", "agent": {"name": "Anna"}}
-    assert decision.events[1].data["text"] == "Anna joined the chat."
+    assert decision.conversation.agent == Agent("anna@example.com", "Anna")
+    assert data(decision.events[0]) == {"state": "agent", "agent": {"name": "Anna"}}
+    assert data(decision.events[1])["text"] == "Anna joined the chat."
 
 
 @pytest.mark.parametrize(
@@ -248,45 +266,47 @@ def test_agent_joined_tells_the_customer_who_joined() -> None:
 )
 def test_chat_end_says_who_ended_it(closed_by: str | None, who: str) -> None:
     decision = decide(conversation(State.AGENT), ChatEnded(CHAT, "T1", closed_by), NOW)
-    assert decision.events[0].data == {"state": "ended", "closed_by": who}
-    assert decision.conversation.agent_id is None
-    assert decision.conversation.desk_chat_id == CHAT  # kept: a later handoff resumes this chat
+    assert data(decision.events[0]) == {"state": "ended", "closed_by": who}
+    assert decision.conversation.agent is None
+    assert decision.conversation.chat is not None
+    assert decision.conversation.chat.chat_id == CHAT  # kept: a later handoff resumes this chat
 
 
 def test_customer_messages_keep_their_id() -> None:
     decision = decide(conversation(State.BOT), SAID, NOW)
-    assert decision.events[0].data == {"author": "customer", "text": "hi", "id": "m1"}
+    assert data(decision.events[0]) == {"author": "customer", "text": "hi", "id": "m1"}
 
 
 def test_quick_replies_travel_with_bot_messages() -> None:
     decision = decide(conversation(State.BOT), BotAnswered(TURN), NOW)
-    assert decision.events[0].data == {"author": "bot", "text": "Hello!", "quick_replies": ["Shipping"]}
+    assert data(decision.events[0]) == {"author": "bot", "text": "Hello!", "quick_replies": ["Shipping"]}
 
 
 def test_system_messages_use_the_conversation_language() -> None:
     decision = decide(
         conversation(State.HANDOFF_REQUESTED, language="de"), DeskRefused("offline", offline=True), NOW
     )
-    assert decision.events[1].data["text"].startswith("Leider")
+    assert data(decision.events[1])["text"].startswith("Leider")
 
 
 @pytest.mark.parametrize("event", [AGENT_SAID, JOINED, ENDED_BY_AGENT, ChatEnded(CHAT, "T1", None)])
-def test_desk_events_round_trip_through_json(event: Any) -> None:
-    assert desk_event_from_json(json.loads(json.dumps(desk_event_to_json(event)))) == event
+def test_desk_updates_round_trip_through_json(event: Any) -> None:
+    assert desk_update_from_json(json.loads(json.dumps(desk_update_to_json(event)))) == event
 
 
 def test_the_return_event_carries_who_ended_and_how_long() -> None:
-    started = replace(conversation(State.AGENT), handoff_started_at=NOW - timedelta(seconds=90))
+    started = replace(conversation(State.AGENT), handoff=Handoff("asked", NOW - timedelta(seconds=90)))
     decision = decide(started, ENDED_BY_AGENT, NOW)
     (command,) = decision.commands
     assert command == NotifyBot(
         "LIVEHANDOFF_ENDED", {"ended_by": "agent", "agent_name": "Anna", "duration_seconds": 90}, None
     )
-    assert decision.conversation.handoff_ended_at == NOW
+    assert decision.conversation.handoff is not None
+    assert decision.conversation.handoff.ended_at == NOW
 
 
 def test_no_return_event_when_it_is_switched_off() -> None:
-    decision = decide(conversation(State.AGENT), ENDED_BY_AGENT, NOW, HandoffPolicy(return_event=""))
+    decision = decide(conversation(State.AGENT), ENDED_BY_AGENT, NOW, HandoffPolicy(bot_return_event=""))
     assert decision.commands == ()
 
 
@@ -332,7 +352,7 @@ def test_a_customer_message_is_queued_with_its_record() -> None:
     assert item.next_attempt_at == NOW
     direct = decide(conversation(State.BOT), CustomerSaid("m2", "hi", route_later=False), NOW)
     assert direct.outbox == ()
-    assert [e.type for e in direct.events] == ["message"]
+    assert [e.kind for e in direct.events] == ["message"]
 
 
 def test_a_retried_message_may_already_be_at_livechat() -> None:
@@ -349,7 +369,7 @@ OFFLINE = DeskRefused("offline", offline=True, signal=SIGNAL)
 def test_offline_stays_with_the_bot_by_default() -> None:
     decision = decide(conversation(State.HANDOFF_REQUESTED), OFFLINE, NOW)
     assert decision.conversation.state is State.HANDOFF_FAILED
-    assert decision.events[1].data["code"] == "handoff_offline"
+    assert data(decision.events[1])["code"] == "handoff_offline"
 
 
 def test_offline_can_open_a_chat_that_waits_for_an_agent() -> None:
@@ -358,7 +378,7 @@ def test_offline_can_open_a_chat_that_waits_for_an_agent() -> None:
     )
     assert decision.conversation.state is State.HANDOFF_REQUESTED
     assert decision.commands == (OpenDeskChat(SIGNAL, continuous=True),)
-    assert decision.events[0].data["code"] == "leave_message"
+    assert data(decision.events[0])["code"] == "leave_message"
     refused_again = DeskRefused("offline", offline=True, signal=SIGNAL, continuous=True)
     fallback = decide(
         conversation(State.HANDOFF_REQUESTED), refused_again, NOW, HandoffPolicy(when_offline="leave_message")
@@ -370,7 +390,7 @@ def test_offline_can_ask_for_an_email_first() -> None:
     policy = HandoffPolicy(when_offline="ask_email")
     asked = decide(conversation(State.HANDOFF_REQUESTED), OFFLINE, NOW, policy)
     assert asked.conversation.state is State.AWAITING_EMAIL
-    assert asked.events[1].data["code"] == "ask_email"
+    assert data(asked.events[1])["code"] == "ask_email"
     left = decide(asked.conversation, CustomerMessageDue("m2", " jane@example.com "), NOW, policy)
     assert left.conversation.customer.email == "jane@example.com"
     (command,) = left.commands
@@ -393,29 +413,31 @@ def test_waiting_customers_can_cancel_by_saying_so() -> None:
 
 def test_the_maximum_wait_sends_the_customer_back_to_the_bot() -> None:
     policy = HandoffPolicy(max_wait_seconds=60)
-    waiting = conversation(State.HANDOFF_REQUESTED, handoff_started_at=NOW - timedelta(seconds=61))
+    waiting = conversation(State.HANDOFF_REQUESTED, handoff=Handoff("asked", NOW - timedelta(seconds=61)))
     decision = decide(waiting, WaitCheck(None), NOW, policy)
     assert decision.conversation.state is State.HANDOFF_FAILED
-    assert decision.events[0].data == {"state": "handoff_failed", "reason": "no_agent_in_time"}
+    assert data(decision.events[0]) == {"state": "handoff_failed", "reason": "no_agent_in_time"}
     assert decision.commands == (CloseDeskChat(),)
-    patient = replace(waiting, desk_continuous=True)
+    patient = replace(waiting, chat=DeskChat(CUSTOMER, CHAT, continuous=True))
     assert decide(patient, WaitCheck(None), NOW, policy).conversation.state is State.HANDOFF_REQUESTED
 
 
 def test_queue_positions_are_shown_when_they_change() -> None:
     waiting = conversation(State.HANDOFF_REQUESTED)
     first = decide(waiting, WaitCheck(QueueInfo(3, 90)), NOW)
-    assert first.events[0].data == {"position": 3, "wait_seconds": 90}
+    assert data(first.events[0]) == {"position": 3, "wait_seconds": 90}
     same = decide(first.conversation, WaitCheck(QueueInfo(3, 80)), NOW)
     assert same.events == ()
 
 
 def test_the_thread_cursor_follows_what_was_opened_sent_and_shown() -> None:
-    start = replace(conversation(State.HANDOFF_REQUESTED), desk_cursor=None)
-    opened = decide(start, DeskOpened(DeskChat(CUSTOMER, CHAT, "T1", event_ids=("T1_1",))), NOW).conversation
-    assert opened.desk_cursor == {"thread_id": "T1", "upto": 1, "beyond": []}
+    start = conversation(State.HANDOFF_REQUESTED)
+    opened = decide(
+        start, DeskOpened(OpenedChat(CUSTOMER, CHAT, "T1", event_ids=("T1_1",))), NOW
+    ).conversation
+    assert cursor_json(opened) == {"thread_id": "T1", "upto": 1, "beyond": []}
     seen = decide(opened, ThreadSeen(("T1_2",)), NOW).conversation
     sent = decide(seen, DeskSent(("T1_4",)), NOW).conversation
-    assert sent.desk_cursor == {"thread_id": "T1", "upto": 2, "beyond": [4]}
+    assert cursor_json(sent) == {"thread_id": "T1", "upto": 2, "beyond": [4]}
     shown = decide(sent, replace(AGENT_SAID, event_id="T1_3"), NOW).conversation
-    assert shown.desk_cursor == {"thread_id": "T1", "upto": 4, "beyond": []}
+    assert cursor_json(shown) == {"thread_id": "T1", "upto": 4, "beyond": []}

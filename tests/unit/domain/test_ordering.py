@@ -38,8 +38,3 @@ def test_a_new_thread_starts_a_new_cursor() -> None:
     resumed = advance(cursor, ["T2_1"])
     assert resumed == ThreadCursor("T2", 1)
     assert advance(resumed, ["not-numbered"]) == resumed
-
-
-def test_json_round_trip() -> None:
-    cursor = ThreadCursor("T", 3, frozenset({5, 7}))
-    assert ThreadCursor.from_json(cursor.as_json()) == cursor

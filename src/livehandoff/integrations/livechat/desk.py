@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import structlog
 
-from livehandoff.domain.model import DeskChat, HandoffRequest, QueueInfo, ThreadEvent
+from livehandoff.domain.model import HandoffRequest, OpenedChat, QueueInfo, ThreadItem
 from livehandoff.errors import ChatInactive, DeskError, InvalidInput
 from livehandoff.integrations.livechat import translate, wire
 from livehandoff.integrations.livechat.auth import TokenManager
@@ -51,7 +51,7 @@ class LiveChatDesk:
 
     # --- AgentDesk -------------------------------------------------------------------------------
 
-    async def open_chat(self, request: HandoffRequest) -> DeskChat:
+    async def open_chat(self, request: HandoffRequest) -> OpenedChat:
         credentials = await self._tokens.customer(request.desk_customer_id)
         customer_id = credentials.entity_id
         bound = log.bind(conversation_id=request.conversation_id, customer_id=customer_id)
@@ -104,12 +104,12 @@ class LiveChatDesk:
         events = chat.thread.events if chat.thread is not None else []
         return {event.custom_id: event.id for event in events if event.custom_id}
 
-    async def thread_events(self, *, customer_id: str, chat_id: str) -> list[ThreadEvent]:
+    async def thread_items(self, *, customer_id: str, chat_id: str) -> list[ThreadItem]:
         chat = await self._get_chat(customer_id, chat_id)
         if chat.thread is None:
             return []
         return [
-            ThreadEvent(
+            ThreadItem(
                 event_id=event.id,
                 kind=event.type,
                 author_id=event.author_id,
@@ -160,12 +160,12 @@ class LiveChatDesk:
 
     async def _start(
         self, customer_id: str, group_id: int, events: Sequence[wire.MessageEvent], continuous: bool = False
-    ) -> DeskChat:
+    ) -> OpenedChat:
         body = translate.start_chat_request(group_id, events, continuous=continuous)
         started = await self._tokens.as_customer(
             customer_id, lambda auth: self._client.start_chat(auth, body)
         )
-        return DeskChat(
+        return OpenedChat(
             customer_id=customer_id,
             chat_id=started.chat_id,
             thread_id=started.thread_id,
@@ -174,7 +174,7 @@ class LiveChatDesk:
 
     async def _start_or_resume(
         self, customer_id: str, group_id: int, events: Sequence[wire.MessageEvent], continuous: bool = False
-    ) -> DeskChat:
+    ) -> OpenedChat:
         """A returning customer whose chat id we lost: start, and if refused, find the chat and resume it."""
         try:
             return await self._start(customer_id, group_id, events, continuous)
@@ -200,7 +200,7 @@ class LiveChatDesk:
         group_id: int,
         events: Sequence[wire.MessageEvent],
         continuous: bool = False,
-    ) -> DeskChat:
+    ) -> OpenedChat:
         body = translate.resume_chat_request(chat_id, group_id, events, continuous=continuous)
         try:
             resumed = await self._tokens.as_customer(
@@ -213,7 +213,7 @@ class LiveChatDesk:
             if thread_id is None:
                 raise
             return await self._continue(customer_id, chat_id, thread_id, events)
-        return DeskChat(
+        return OpenedChat(
             customer_id=customer_id,
             chat_id=chat_id,
             thread_id=resumed.thread_id,
@@ -223,11 +223,11 @@ class LiveChatDesk:
 
     async def _continue(
         self, customer_id: str, chat_id: str, thread_id: str, events: Sequence[wire.MessageEvent]
-    ) -> DeskChat:
+    ) -> OpenedChat:
         """The chat is still active: use it, and post the new transcript into it for the agent."""
         log.info("livechat.chat_still_active", customer_id=customer_id, chat_id=chat_id)
         event_ids = await self._send_events(customer_id, chat_id, events)
-        return DeskChat(
+        return OpenedChat(
             customer_id=customer_id,
             chat_id=chat_id,
             thread_id=thread_id,

@@ -2,7 +2,7 @@
 
 Outbound: a ``HandoffRequest`` becomes customer fields, session fields and the transcript as message
 events authored by the customer (design A, reference §10.1). Inbound: webhook payloads become
-``DeskEvent`` values. No I/O, no clock; validation failures raise ``InvalidInput``.
+``DeskUpdate`` values. No I/O, no clock; validation failures raise ``InvalidInput``.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from livehandoff.domain.model import (
     AgentMessage,
     Author,
     ChatEnded,
-    DeskEvent,
+    DeskUpdate,
     HandoffRequest,
     TranscriptLine,
 )
@@ -199,13 +199,13 @@ def agent_name(chat: wire.Chat, agent_id: str) -> str | None:
 # --- webhooks ------------------------------------------------------------------------------------
 
 
-def desk_event(action: str, payload: Mapping[str, Any]) -> DeskEvent | None:
+def desk_event(action: str, payload: Mapping[str, Any]) -> DeskUpdate | None:
     """The domain event a webhook stands for; None for actions and events the bridge ignores."""
     translator = _TRANSLATORS.get(action)
     return None if translator is None else translator(payload)
 
 
-def _incoming_event(payload: Mapping[str, Any]) -> DeskEvent | None:
+def _incoming_event(payload: Mapping[str, Any]) -> DeskUpdate | None:
     data = _validate(wire.IncomingEventPayload, payload, "incoming_event")
     event = data.event
     if event.type != "message" or "agents" in (event.visibility, event.recipients):
@@ -221,7 +221,7 @@ def _incoming_event(payload: Mapping[str, Any]) -> DeskEvent | None:
     )
 
 
-def _user_added_to_chat(payload: Mapping[str, Any]) -> DeskEvent | None:
+def _user_added_to_chat(payload: Mapping[str, Any]) -> DeskUpdate | None:
     """An agent joined; customers, and agents added as agents-only (silent supervisors), are ignored."""
     data = _validate(wire.UserAddedToChatPayload, payload, "user_added_to_chat")
     if data.user.type != "agent" or data.user.visibility == "agents":
@@ -234,13 +234,13 @@ def _user_added_to_chat(payload: Mapping[str, Any]) -> DeskEvent | None:
     )
 
 
-def _chat_deactivated(payload: Mapping[str, Any]) -> DeskEvent | None:
+def _chat_deactivated(payload: Mapping[str, Any]) -> DeskUpdate | None:
     """``user_id`` is absent when LiveChat's router closed the thread (e.g. inactivity)."""
     data = _validate(wire.ChatDeactivatedPayload, payload, "chat_deactivated")
     return ChatEnded(chat_id=data.chat_id, thread_id=data.thread_id, closed_by=data.user_id or None)
 
 
-_TRANSLATORS: dict[str, Callable[[Mapping[str, Any]], DeskEvent | None]] = {
+_TRANSLATORS: dict[str, Callable[[Mapping[str, Any]], DeskUpdate | None]] = {
     "incoming_event": _incoming_event,
     "user_added_to_chat": _user_added_to_chat,
     "chat_deactivated": _chat_deactivated,

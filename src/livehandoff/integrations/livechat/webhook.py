@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from livehandoff.domain.model import DeskEvent
+from livehandoff.domain.model import DeskUpdate
 from livehandoff.errors import ConfigurationError, InvalidInput
 from livehandoff.integrations.livechat import translate, wire
 
@@ -30,10 +30,10 @@ class VerifiedWebhook:
     webhook_id: str
     action: str
     organization_id: str
-    event: DeskEvent | None
+    event: DeskUpdate | None
 
 
-def parse_webhook(body: bytes, *, secret: str) -> DeskEvent | None:
+def parse_webhook(body: bytes, *, secret: str) -> DeskUpdate | None:
     """The domain event of a webhook delivery, or None for actions and events the bridge ignores.
 
     Raises ``WebhookSecretMismatch`` when the secret is wrong, ``InvalidInput`` when the body is not a

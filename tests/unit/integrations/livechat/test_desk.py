@@ -9,7 +9,7 @@ import httpx
 import pytest
 from structlog.testing import capture_logs
 
-from livehandoff.domain.model import Author, CustomerProfile, DeskChat, HandoffRequest, TranscriptLine
+from livehandoff.domain.model import Author, CustomerProfile, HandoffRequest, OpenedChat, TranscriptLine
 from livehandoff.errors import ChatInactive, DeskError, DeskUnavailable, GroupsOffline, InvalidInput
 from livehandoff.integrations.livechat.auth import TokenManager
 from livehandoff.integrations.livechat.client import LiveChatClient
@@ -41,9 +41,9 @@ def handoff(**changes: Any) -> HandoffRequest:
     return HandoffRequest(**values)
 
 
-def known_customers_chat(thread_id: str, event_id: str) -> DeskChat:
+def known_customers_chat(thread_id: str, event_id: str) -> OpenedChat:
     """The known customer's chat ``CHAT_ID``, resumed, carrying the transcript in event ``event_id``."""
-    return DeskChat(
+    return OpenedChat(
         customer_id=KNOWN_CUSTOMER, chat_id=CHAT_ID, thread_id=thread_id, resumed=True, event_ids=(event_id,)
     )
 
@@ -110,7 +110,7 @@ async def test_new_customer_costs_three_calls(desk: LiveChatDesk, fake: FakeLive
             },
         }
     }
-    assert chat == DeskChat(
+    assert chat == OpenedChat(
         customer_id=fake.customer_tokens[customer_token],
         chat_id=CHAT_ID,
         thread_id="PGDGHT5G",
