@@ -14,10 +14,12 @@ from fastapi.staticfiles import StaticFiles
 
 from livehandoff import __version__
 from livehandoff.config import Settings
+from livehandoff.domain.feed import FeedKind
 from livehandoff.web import customer_api, fulfillment, webhooks
 from livehandoff.web.errors import install_error_handlers
 from livehandoff.web.limits import BodySizeLimit
 from livehandoff.web.ratelimit import ClientRateLimit, InMemoryRateLimiter, RateLimiter
+from livehandoff.web.schemas import FEED_EVENT, feed_event_name, feed_event_schemas
 from livehandoff.web.services import WEBHOOK_PATH, Services, open_services
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -57,7 +59,7 @@ def create_app(
     app.include_router(webhooks.router)
     app.include_router(fulfillment.router)
     _install_limits(app, settings, app.state.rate_limiter)
-    _document_message_limit(app, settings.max_message_chars)
+    _document(app, settings.max_message_chars)
     _install_cors(app, settings.allowed_origins)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
@@ -85,14 +87,27 @@ def _install_limits(app: FastAPI, settings: Settings, limiter: RateLimiter) -> N
     app.add_middleware(ClientRateLimit, limiter=limiter, per_minute=settings.rate_limit_per_client)
 
 
-def _document_message_limit(app: FastAPI, max_chars: int) -> None:
-    """The served document states this deployment's message limit rather than the schema's ceiling, so
-    a client generated from it (or a fuzzer) knows which texts are accepted."""
+def _document(app: FastAPI, max_chars: int) -> None:
+    """What the generated document cannot know by itself.
+
+    It states this deployment's message limit rather than the schema's ceiling, so a client generated from
+    it (or a fuzzer) knows which texts are accepted; and it describes the feed events the event stream
+    and the transcript carry, from ``domain.feed``.
+    """
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
         document = generate()
-        document["components"]["schemas"]["PostMessage"]["properties"]["text"]["maxLength"] = max_chars
+        schemas = document["components"]["schemas"]
+        schemas["PostMessage"]["properties"]["text"]["maxLength"] = max_chars
+        schemas.update(feed_event_schemas())
+        message = {"$ref": f"#/components/schemas/{feed_event_name(FeedKind.MESSAGE)}"}
+        schemas["ConversationOut"]["properties"]["transcript"]["items"] = message
+        stream = document["paths"]["/v1/conversations/{conversation_id}/events"]["get"]["responses"]["200"]
+        stream["content"]["text/event-stream"]["schema"] = {
+            "$ref": f"#/components/schemas/{FEED_EVENT}",
+            "description": "The `data` of each server-sent event; its `id` is the event's `seq`.",
+        }
         return document
 
     app.openapi = openapi  # type: ignore[method-assign]

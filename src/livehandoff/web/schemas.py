@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, field_validator
+
+from livehandoff.domain.feed import PAYLOADS, FeedKind
 
 LANGUAGE_PATTERN = r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})?$"
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
@@ -82,7 +84,7 @@ class AgentOut(BaseModel):
 
 
 class ConversationOut(BaseModel):
-    """A conversation's state and its transcript (message events)."""
+    """A conversation's state and its transcript: every ``message`` event of its feed, in order."""
 
     id: str
     state: str
@@ -106,3 +108,66 @@ class ErrorBody(BaseModel):
 
 class ErrorOut(BaseModel):
     error: ErrorBody
+
+
+# --- the customer's feed, documented from the domain's one definition per kind ---------------------
+
+
+FEED_EVENT = "FeedEvent"
+"""The components name of the union of every feed event kind."""
+
+
+def feed_event_name(kind: FeedKind) -> str:
+    """The components name of one kind's schema: ``MessageEvent`` for ``message``, ..."""
+    return f"{PAYLOADS[kind].__name__}Event"
+
+
+def feed_event_schemas() -> dict[str, dict[str, Any]]:
+    """JSON Schemas of the feed events, to add to ``/openapi.json``'s components.
+
+    One schema per ``FeedKind``, generated from its ``domain.feed`` class with the fields every event has
+    (``seq``, ``type``, ``created_at``), and ``FeedEvent``: the union of them, discriminated by ``type``.
+    """
+    schemas: dict[str, dict[str, Any]] = {}
+    for kind, cls in PAYLOADS.items():
+        generated = TypeAdapter(cls).json_schema(ref_template=_REF)
+        schemas.update(generated.pop("$defs", {}))
+        schemas[feed_event_name(kind)] = _with_envelope(kind, generated)
+    refs = {kind.value: _REF.format(model=feed_event_name(kind)) for kind in PAYLOADS}
+    schemas[FEED_EVENT] = {
+        "title": FEED_EVENT,
+        "description": "One event of a conversation's feed, as `GET /v1/conversations/{id}/events` sends it.",
+        "oneOf": [{"$ref": ref} for ref in refs.values()],
+        "discriminator": {"propertyName": "type", "mapping": refs},
+    }
+    return schemas
+
+
+_REF = "#/components/schemas/{model}"
+
+
+def _with_envelope(kind: FeedKind, schema: dict[str, Any]) -> dict[str, Any]:
+    fields = {
+        name: field if name in schema.get("required", ()) else _left_out_when_unset(field)
+        for name, field in schema.get("properties", {}).items()
+    }
+    schema["title"] = feed_event_name(kind)
+    schema["properties"] = {
+        "seq": {"type": "integer", "minimum": 1, "description": "The event's place in the feed, from 1."},
+        "type": {"type": "string", "const": kind.value, "enum": [kind.value]},
+        **fields,
+        "created_at": {"type": "string", "format": "date-time"},
+    }
+    schema["required"] = ["seq", "type", *schema.get("required", []), "created_at"]
+    return schema
+
+
+def _left_out_when_unset(field: dict[str, Any]) -> dict[str, Any]:
+    """An optional field is absent from an event rather than null: document it without its null."""
+    shown = {key: value for key, value in field.items() if key != "default"}
+    options = [option for option in shown.pop("anyOf", []) if option != {"type": "null"}]
+    if len(options) == 1:
+        shown.update(options[0])
+    elif options:
+        shown["anyOf"] = options
+    return shown
