@@ -6,7 +6,7 @@ real classes (or the emulators), never ``Mock()``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
@@ -174,7 +174,31 @@ class WebhookIntake(Protocol):
         ...
 
 
-class Stores(ConversationStore, Outbox, WebhookIntake, Protocol):
+class Leases(Protocol):
+    """Work claimed by one instance at a time: a lease is held by its owner until it expires.
+
+    Times come from the caller's clock; instances are expected to keep their clocks in step (NTP), and
+    leases are long enough (seconds) that small skew does not matter.
+    """
+
+    async def claim(self, key: str, owner: str, *, now: datetime, until: datetime) -> bool:
+        """Take the lease ``key`` until ``until`` if it is free, expired at ``now``, or ``owner``'s."""
+        ...
+
+    async def renew(self, owner: str, keys: Collection[str], *, until: datetime) -> set[str]:
+        """Extend ``owner``'s leases among ``keys``; return the keys it still held."""
+        ...
+
+    async def release(self, owner: str, keys: Collection[str]) -> None:
+        """Give ``owner``'s leases among ``keys`` back at once."""
+        ...
+
+    async def holder(self, key: str, *, now: datetime) -> str | None:
+        """Who holds the lease ``key`` at ``now``, if anyone."""
+        ...
+
+
+class Stores(ConversationStore, Outbox, WebhookIntake, Leases, Protocol):
     """Every role of the store, as one object implements them (``storage.SqlStore``)."""
 
 

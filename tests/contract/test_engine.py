@@ -137,7 +137,7 @@ def test_the_migrate_command_upgrades_and_shows_the_revision(
     assert main(["current", url]) == 0
     assert capsys.readouterr().out.strip() == "(empty)"
     assert main(["upgrade", url]) == 0
-    assert capsys.readouterr().out.strip() == "0001"
+    assert capsys.readouterr().out.strip() == "0002"
 
 
 @pytest.mark.postgres

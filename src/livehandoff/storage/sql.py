@@ -1,5 +1,5 @@
-"""``SqlStore``: the store's ports (``ConversationStore``, ``Outbox``, ``WebhookIntake``) on SQLAlchemy
-Core, for SQLite and PostgreSQL alike. Rows become domain values, and back, in ``rows.py``.
+"""``SqlStore``: the store's ports (``ConversationStore``, ``Outbox``, ``WebhookIntake``, ``Leases``) on
+SQLAlchemy Core, for SQLite and PostgreSQL alike. Rows become domain values, and back, in ``rows.py``.
 
 Every save is one transaction that starts with the versioned UPDATE. On PostgreSQL the row lock makes a
 racing save wait and then match zero rows; on SQLite the writer takes the database lock at ``BEGIN
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -34,13 +34,20 @@ from livehandoff.storage.rows import (
     outbox_values,
     utc,
 )
-from livehandoff.storage.tables import conversations, desk_chats, outbox, parked_desk_events, processed_events
+from livehandoff.storage.tables import (
+    conversations,
+    desk_chats,
+    leases,
+    outbox,
+    parked_desk_events,
+    processed_events,
+)
 from livehandoff.storage.tables import events as feed_events  # ``events`` names the argument of save()
 
 
 class SqlStore:
-    """Conversations with their feeds, the outbox, and webhook intake (dedupe keys, parked updates) in
-    SQL. Build it with ``open_store``; ``close()`` it."""
+    """Conversations with their feeds, the outbox, webhook intake (dedupe keys, parked updates) and leases
+    in SQL. Build it with ``open_store``; ``close()`` it."""
 
     def __init__(self, engine: AsyncEngine, *, clock: Clock | None = None) -> None:
         self._engine = engine
@@ -216,6 +223,45 @@ class SqlStore:
                 ids = [row.id for row in rows]
                 await connection.execute(delete(parked_desk_events).where(parked_desk_events.c.id.in_(ids)))
         return [dict(row.data) for row in rows]
+
+    # --- Leases ------------------------------------------------------------------------------------
+
+    async def claim(self, key: str, owner: str, *, now: datetime, until: datetime) -> bool:
+        # One statement: a racing claim waits on the row (PostgreSQL) or the write lock (SQLite) and then
+        # finds the lease taken, so exactly one of two claimants wins.
+        insert = self._insert(leases).values(key=key, owner=owner, expires_at=utc(until))
+        claim = insert.on_conflict_do_update(
+            index_elements=["key"],
+            set_={"owner": insert.excluded.owner, "expires_at": insert.excluded.expires_at},
+            where=(leases.c.expires_at <= utc(now)) | (leases.c.owner == owner),
+        ).returning(leases.c.key)
+        async with self._writing() as connection:
+            return (await connection.execute(claim)).first() is not None
+
+    async def renew(self, owner: str, keys: Collection[str], *, until: datetime) -> set[str]:
+        if not keys:
+            return set()
+        statement = (
+            update(leases)
+            .where(leases.c.owner == owner, leases.c.key.in_(list(keys)))
+            .values(expires_at=utc(until))
+            .returning(leases.c.key)
+        )
+        async with self._writing() as connection:
+            return {row.key for row in (await connection.execute(statement)).all()}
+
+    async def release(self, owner: str, keys: Collection[str]) -> None:
+        if not keys:
+            return
+        statement = delete(leases).where(leases.c.owner == owner, leases.c.key.in_(list(keys)))
+        async with self._writing() as connection:
+            await connection.execute(statement)
+
+    async def holder(self, key: str, *, now: datetime) -> str | None:
+        query = select(leases.c.owner).where(leases.c.key == key, leases.c.expires_at > utc(now))
+        async with self._reading() as connection:
+            owner: str | None = await connection.scalar(query)
+        return owner
 
     # --- the steps of a save ---------------------------------------------------------------------
 

@@ -159,3 +159,13 @@ parked_desk_events = Table(
 )
 """Desk events that arrived before their chat was known (LiveChat assigns an agent, and sends the webhook,
 while ``start_chat`` is still answering); applied in arrival order once the chat is saved."""
+
+leases = Table(
+    "leases",
+    metadata,
+    Column("key", Text, primary_key=True),
+    Column("owner", Text, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+)
+"""Work claimed by one instance until ``expires_at`` (``outbox:<conversation>``, ``waiting:<conversation>``):
+the owner renews it while it works; a dead owner's lease lapses and another instance takes the work."""
