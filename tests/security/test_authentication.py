@@ -1,5 +1,6 @@
-"""Every secret is compared in constant time, fulfillment webhooks without configured credentials refuse
-everything, and a long customer message reaches LiveChat split to fit its 16 KB event limit."""
+"""Every secret is compared in constant time, a conversation's token is checked before anything else of the
+request, fulfillment webhooks without configured credentials refuse everything, and a long customer message
+reaches LiveChat split to fit its 16 KB event limit."""
 
 from __future__ import annotations
 
@@ -11,8 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from structlog.testing import capture_logs
 
+from livehandoff.config import Settings
 from livehandoff.integrations.livechat.translate import MAX_EVENT_TEXT_BYTES
+from livehandoff.web.app import create_app
 from tests.security.conftest import InProcess, in_process
 
 WEBHOOK_SECRET = "auth-test-webhook-secret"
@@ -78,6 +82,67 @@ async def test_secrets_are_compared_in_constant_time(world: InProcess, compariso
         )
         assert denied.status_code == 401
         assert comparisons.seen, "the token's hash is compared in constant time"
+
+
+INVALID_REQUESTS = [
+    pytest.param("POST", "messages", {"json": {"text": " "}}, id="blank-message"),
+    pytest.param("POST", "messages", {"json": {"text": "hi", "extra": 1}}, id="unknown-field"),
+    pytest.param("POST", "messages", {"json": {"text": "x" * 16001}}, id="message-over-the-limit"),
+    pytest.param(
+        "POST", "messages", {"json": {"text": "hi"}, "headers": {"idempotency-key": "a b"}}, id="bad-key"
+    ),
+    pytest.param("POST", "delivered", {"json": {"seq": True}}, id="delivered-seq-true"),
+    pytest.param("GET", "events", {"params": {"after": "-1"}}, id="events-after-negative"),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "request_parts"), INVALID_REQUESTS)
+@pytest.mark.parametrize("authorization", [None, "Bearer guess"])
+async def test_the_token_is_checked_before_the_rest_of_the_request(
+    world: InProcess, method: str, path: str, request_parts: dict[str, Any], authorization: str | None
+) -> None:
+    """A request without the conversation's token learns nothing about what else would be refused."""
+    async with world.client() as bridge:
+        created = (await bridge.post("/v1/conversations")).json()
+        url = f"/v1/conversations/{created['id']}/{path}"
+        headers = request_parts.get("headers", {})
+        parts = {key: value for key, value in request_parts.items() if key != "headers"}
+
+        wrong = {**headers, "authorization": authorization} if authorization else headers
+        refused = await bridge.request(method, url, headers=wrong, **parts)
+        assert refused.status_code == 401, refused.text
+        assert refused.json()["error"]["type"] == "unauthorized"
+
+        right = {**headers, "authorization": f"Bearer {created['token']}"}
+        invalid = await bridge.request(method, url, headers=right, **parts)
+        assert invalid.status_code == 422, invalid.text
+        assert invalid.json()["error"]["type"] == "validation"
+
+
+def test_only_the_event_stream_takes_a_token_in_the_query() -> None:
+    document = create_app(Settings()).openapi()
+    with_token = [
+        (method, path)
+        for path, operations in document["paths"].items()
+        for method, operation in operations.items()
+        if any(p["in"] == "query" and p["name"] == "token" for p in operation.get("parameters", []))
+    ]
+    assert with_token == [("get", "/v1/conversations/{conversation_id}/events")]
+
+
+@pytest.mark.parametrize("path", ["/webhooks/dialogflow", "/webhooks/dialogflow-cx"])
+async def test_a_refused_fulfillment_caller_gets_the_error_body_and_is_logged(
+    world: InProcess, path: str
+) -> None:
+    async with world.client() as bridge:
+        with capture_logs() as logs:
+            response = await bridge.post(path, json={}, headers={"x-livehandoff-token": "guess"})
+
+    assert response.status_code == 401
+    assert response.json() == {
+        "error": {"type": "unauthorized", "message": "fulfillment webhook credentials are missing or wrong"}
+    }
+    assert [(log["event"], log["log_level"]) for log in logs] == [("fulfillment.unauthorized", "warning")]
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 """The customer API: create a conversation, post messages, read its events (JSON and SSE).
 
-Handlers only verify, parse, hand off to the bridge and answer.
+Handlers declare what they need (``web/dependencies.py``: the services, the conversation its token opens),
+then only parse, hand off to the bridge and answer.
 """
 
 from __future__ import annotations
@@ -9,15 +10,15 @@ import json
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Header, Query, Request
+from fastapi import APIRouter, Body, Header, Query
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from livehandoff.bridge import Bridge
 from livehandoff.domain.feed import FeedEvent, FeedKind
-from livehandoff.domain.model import Conversation, CustomerProfile
-from livehandoff.errors import InvalidToken
+from livehandoff.domain.model import CustomerProfile
+from livehandoff.web.dependencies import AuthorizedConversation, AuthorizedStream, RateLimiterDep, ServicesDep
 from livehandoff.web.errors import error_response, rate_limited_response
-from livehandoff.web.ratelimit import RateLimiter, conversation_budget
+from livehandoff.web.ratelimit import conversation_budget
 from livehandoff.web.schemas import (
     AgentOut,
     ConversationCreated,
@@ -29,7 +30,6 @@ from livehandoff.web.schemas import (
     MessageAccepted,
     PostMessage,
 )
-from livehandoff.web.services import Services
 
 router = APIRouter(prefix="/v1/conversations", tags=["customer"])
 
@@ -63,34 +63,6 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _services(request: Request) -> Services:
-    services: Services = request.app.state.services
-    return services
-
-
-def _rate_limiter(request: Request) -> RateLimiter:
-    limiter: RateLimiter = request.app.state.rate_limiter
-    return limiter
-
-
-def _bearer(authorization: str | None, token: str | None) -> str | None:
-    if authorization:
-        scheme, _, value = authorization.partition(" ")
-        if scheme.lower() == "bearer" and value.strip():
-            return value.strip()
-        return None
-    return token
-
-
-async def _authorized(
-    bridge: Bridge, conversation_id: str, authorization: str | None, token: str | None
-) -> Conversation:
-    bearer = _bearer(authorization, token)
-    if bearer is None:
-        raise InvalidToken("missing bearer token", conversation_id=conversation_id)
-    return await bridge.authorize(conversation_id, bearer)
-
-
 @router.post(
     "",
     status_code=201,
@@ -98,10 +70,9 @@ async def _authorized(
     responses={**UNREADABLE, 422: ERRORS[422], **LIMITS},
 )
 async def create_conversation(
-    request: Request, body: Annotated[CreateConversation | None, Body()] = None
+    services: ServicesDep, body: Annotated[CreateConversation | None, Body()] = None
 ) -> ConversationCreated:
     """Start a conversation with the bot. The returned token opens this conversation only."""
-    services = _services(request)
     body = body or CreateConversation()
     customer = body.customer
     conversation, token = await services.bridge.start_conversation(
@@ -114,11 +85,11 @@ async def create_conversation(
 
 @router.post("/{conversation_id}/messages", status_code=202, response_model=MessageAccepted, responses=ERRORS)
 async def post_message(
-    request: Request,
-    conversation_id: str,
+    conversation: AuthorizedConversation,
+    services: ServicesDep,
+    limiter: RateLimiterDep,
     body: PostMessage,
     response: Response,
-    authorization: Annotated[str | None, Header()] = None,
     idempotency_key: Annotated[
         str | None,
         Header(
@@ -138,18 +109,16 @@ async def post_message(
     Only messages that would be stored count against the conversation's budget, and only once the
     token is checked, so someone without the token cannot use it up.
     """
-    services = _services(request)
-    await _authorized(services.bridge, conversation_id, authorization, None)
+    # ``conversation`` is solved before the body and the headers are validated: a request without the
+    # token gets 401 however wrong the rest of it is.
     limit = services.settings.max_message_chars
     if len(body.text) > limit:
         return error_response(422, "validation", f"text is longer than {limit} characters")
-    wait = await conversation_budget(
-        _rate_limiter(request), conversation_id, services.settings.rate_limit_per_conversation
-    )
+    wait = await conversation_budget(limiter, conversation.id, services.settings.rate_limit_per_conversation)
     if wait > 0:
         return rate_limited_response(wait)
     posted = await services.bridge.post_customer_message(
-        conversation_id, body.text, idempotency_key=idempotency_key
+        conversation.id, body.text, idempotency_key=idempotency_key
     )
     if posted.replayed:
         response.headers["Idempotent-Replayed"] = "true"
@@ -158,15 +127,10 @@ async def post_message(
 
 @router.post("/{conversation_id}/delivered", status_code=204, responses=ERRORS)
 async def mark_delivered(
-    request: Request,
-    conversation_id: str,
-    body: Delivered,
-    authorization: Annotated[str | None, Header()] = None,
+    conversation: AuthorizedConversation, services: ServicesDep, body: Delivered
 ) -> Response:
     """A front end showed the customer every event up to ``seq`` (fulfillment replies then skip them)."""
-    services = _services(request)
-    await _authorized(services.bridge, conversation_id, authorization, None)
-    await services.bridge.mark_delivered(conversation_id, body.seq)
+    await services.bridge.mark_delivered(conversation.id, body.seq)
     return Response(status_code=204)
 
 
@@ -174,29 +138,19 @@ async def mark_delivered(
     "/{conversation_id}/cancel", response_model=ConversationState, responses={**ERRORS, 409: CONFLICT}
 )
 async def cancel_handoff(
-    request: Request,
-    conversation_id: str,
-    authorization: Annotated[str | None, Header()] = None,
+    conversation: AuthorizedConversation, services: ServicesDep
 ) -> ConversationState | JSONResponse:
     """Stop waiting for an agent: the LiveChat chat is closed and the bot takes over again."""
-    services = _services(request)
-    await _authorized(services.bridge, conversation_id, authorization, None)
-    state = await services.bridge.cancel_handoff(conversation_id)
+    state = await services.bridge.cancel_handoff(conversation.id)
     if state is None:
         return error_response(409, "conflict", "there is no pending handoff to cancel")
-    return ConversationState(id=conversation_id, state=state.value)
+    return ConversationState(id=conversation.id, state=state.value)
 
 
 @router.get("/{conversation_id}", response_model=ConversationOut, responses=ERRORS)
-async def get_conversation(
-    request: Request,
-    conversation_id: str,
-    authorization: Annotated[str | None, Header()] = None,
-) -> ConversationOut:
+async def get_conversation(conversation: AuthorizedConversation, services: ServicesDep) -> ConversationOut:
     """The conversation's state and transcript."""
-    services = _services(request)
-    conversation = await _authorized(services.bridge, conversation_id, authorization, None)
-    events = await services.bridge.events_after(conversation_id, 0)
+    events = await services.bridge.events_after(conversation.id, 0)
     return ConversationOut(
         id=conversation.id,
         state=conversation.state.value,
@@ -218,23 +172,19 @@ async def get_conversation(
     },
 )
 async def stream_events(
-    request: Request,
-    conversation_id: str,
-    authorization: Annotated[str | None, Header()] = None,
-    token: Annotated[str | None, Query(description="For EventSource, which cannot send headers")] = None,
+    conversation: AuthorizedStream,
+    services: ServicesDep,
     last_event_id: Annotated[str | None, Header()] = None,
     after: Annotated[int | None, Query(ge=0, description="Resume after this seq")] = None,
 ) -> StreamingResponse | JSONResponse:
     """The conversation's events as server-sent events. ``Last-Event-ID`` resumes without gaps or repeats."""
-    services = _services(request)
-    await _authorized(services.bridge, conversation_id, authorization, token)
     start = after or 0
     if last_event_id is not None:
         if not last_event_id.isdigit():
             return error_response(400, "bad_request", "Last-Event-ID must be a non-negative integer")
         start = int(last_event_id)
     return StreamingResponse(
-        _sse(services.bridge, conversation_id, start),
+        _sse(services.bridge, conversation.id, start),
         media_type="text/event-stream",
         headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
     )

@@ -8,17 +8,16 @@ from fastapi.responses import JSONResponse
 
 from livehandoff.errors import DeskUnavailable, InvalidInput
 from livehandoff.integrations.livechat.webhook import WebhookSecretMismatch, parse_webhook
+from livehandoff.web.dependencies import ServicesDep
 from livehandoff.web.errors import error_response
-from livehandoff.web.services import Services
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 log = structlog.get_logger("livehandoff.webhooks")
 
 
 @router.post("/livechat", include_in_schema=False)
-async def livechat_webhook(request: Request) -> JSONResponse:
+async def livechat_webhook(request: Request, services: ServicesDep) -> JSONResponse:
     """LiveChat's license webhooks. A wrong ``secret_key`` changes nothing and gets a 401."""
-    services: Services = request.app.state.services
     body = await request.body()
     secret = services.settings.livechat_webhook_secret.get_secret_value()
     if not secret:

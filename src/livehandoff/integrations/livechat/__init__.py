@@ -4,12 +4,7 @@ from livehandoff.integrations.livechat.auth import TokenManager
 from livehandoff.integrations.livechat.client import CustomerCredentials, LiveChatClient
 from livehandoff.integrations.livechat.desk import LiveChatDesk
 from livehandoff.integrations.livechat.registration import WEBHOOK_FILTERS, ensure_webhooks
-from livehandoff.integrations.livechat.webhook import (
-    VerifiedWebhook,
-    WebhookSecretMismatch,
-    parse_webhook,
-    read_webhook,
-)
+from livehandoff.integrations.livechat.webhook import WebhookSecretMismatch, parse_webhook
 
 __all__ = [
     "WEBHOOK_FILTERS",
@@ -17,9 +12,7 @@ __all__ = [
     "LiveChatClient",
     "LiveChatDesk",
     "TokenManager",
-    "VerifiedWebhook",
     "WebhookSecretMismatch",
     "ensure_webhooks",
     "parse_webhook",
-    "read_webhook",
 ]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hmac
 import json
-from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
@@ -23,32 +22,16 @@ class WebhookSecretMismatch(InvalidInput):
     """The delivery's ``secret_key`` is missing or is not ours: it did not come from our registration."""
 
 
-@dataclass(frozen=True, slots=True)
-class VerifiedWebhook:
-    """A delivery whose secret matched, with the domain event it stands for (None: nothing to do)."""
-
-    webhook_id: str
-    action: str
-    organization_id: str
-    event: DeskUpdate | None
-
-
 def parse_webhook(body: bytes, *, secret: str) -> DeskUpdate | None:
     """The domain event of a webhook delivery, or None for actions and events the bridge ignores.
 
     Raises ``WebhookSecretMismatch`` when the secret is wrong, ``InvalidInput`` when the body is not a
     webhook we understand.
     """
-    return read_webhook(body, secret=secret).event
-
-
-def read_webhook(body: bytes, *, secret: str) -> VerifiedWebhook:
-    """Like :func:`parse_webhook`, keeping the envelope's facts for logging."""
     document = _load(body)
     verify_secret(document.get("secret_key"), secret)
     envelope = _envelope(document)
-    event = translate.desk_event(envelope.action, envelope.payload)
-    return VerifiedWebhook(envelope.webhook_id, envelope.action, envelope.organization_id, event)
+    return translate.desk_event(envelope.action, envelope.payload)
 
 
 def verify_secret(given: object, secret: str) -> None:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from livehandoff.domain.model import AgentJoined, AgentMessage, ChatEnded
 from livehandoff.errors import ConfigurationError, InvalidInput
-from livehandoff.integrations.livechat.webhook import WebhookSecretMismatch, parse_webhook, read_webhook
+from livehandoff.integrations.livechat import wire
+from livehandoff.integrations.livechat.webhook import WebhookSecretMismatch, parse_webhook
 
 from .conftest import ORGANIZATION_ID, load
 
@@ -60,13 +62,28 @@ def test_unknown_action_gives_none() -> None:
     assert parse_webhook(delivery, secret=SECRET) is None
 
 
-def test_read_webhook_keeps_the_envelope_facts() -> None:
-    verified = read_webhook(body("incoming_event_message"), secret=SECRET)
+def test_a_delivery_becomes_the_event_its_envelope_carries() -> None:
+    """The envelope ``parse_webhook`` validates holds LiveChat's facts; ``action`` picks the translation."""
+    document = load("webhooks/incoming_event_message")
+    envelope = wire.WebhookEnvelope.model_validate(document)
 
-    assert verified.action == "incoming_event"
-    assert verified.webhook_id == "a0c22fdd-fb71-40b5-bfc6-a8a0bc3117f7"
-    assert verified.organization_id == ORGANIZATION_ID
-    assert isinstance(verified.event, AgentMessage)
+    assert envelope.action == "incoming_event"
+    assert envelope.webhook_id == "a0c22fdd-fb71-40b5-bfc6-a8a0bc3117f7"
+    assert envelope.organization_id == ORGANIZATION_ID
+    assert parse_webhook(json.dumps(document).encode(), secret=SECRET) == AgentMessage(
+        chat_id="PJ0MRSHTDG",
+        event_id="Q298LUVPRH_1",
+        agent_id="smith@example.com",
+        text="Hello, I'm Agent Smith. How can I help?",
+        created_at=datetime(2019, 12, 17, 7, 57, 41, 512000, tzinfo=UTC),
+    )
+
+
+@pytest.mark.parametrize("field", ["webhook_id", "action", "organization_id"])
+@pytest.mark.parametrize("value", [5, None, ["incoming_event"]], ids=repr)
+def test_envelope_facts_must_be_strings(field: str, value: object) -> None:
+    with pytest.raises(InvalidInput, match=field):
+        parse_webhook(body("incoming_event_message", **{field: value}), secret=SECRET)
 
 
 @pytest.mark.parametrize("secret_key", ["wrong", "", SECRET.upper(), SECRET + " ", 12345, None])
