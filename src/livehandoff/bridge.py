@@ -1,12 +1,18 @@
-"""The one orchestrator: lock the conversation → load → decide → run commands through ports → save.
+"""The one orchestrator: load → decide → save, then run the commands through the ports, and again.
 
-Every change to a conversation goes through ``Bridge._apply`` while that conversation's lock is held, so
-two inputs for one conversation never interleave (a customer message and an agent webhook arriving
-together, say). The lock is this process's; saves also check the stored version, so a save that lost a
-race with another process fails (``ConcurrentUpdate``) instead of overwriting it.
+Every change to a conversation is a *step* (``Bridge._step``): load it, decide on one input, save the
+result with the version it was loaded at. Steps of one conversation never interleave: within this
+process a per-conversation lock covers the step (and nothing else — never a network call), and across
+instances the save's version check refuses a step that lost a race (``ConcurrentUpdate``), which is then
+decided again on the fresh conversation. The commands a step decided run after its save, without any
+lock; their outcomes are the next inputs. So a customer's post is stored and answered at once whatever
+LiveChat or Dialogflow are doing.
 
-Every step binds the conversation's id to the log context once (``structlog.contextvars``); log lines
-written during the step carry it without naming it.
+Work that must happen once per conversation — routing its outbox, watching a customer who waits for an
+agent — runs in ``delivery.ConversationWorkers`` under a lease (``leases.py``): one instance at a time.
+
+Every public entry binds the conversation's id to the log context once (``structlog.contextvars``); log
+lines written meanwhile carry it without naming it.
 """
 
 from __future__ import annotations
@@ -15,8 +21,8 @@ import hashlib
 import hmac
 import secrets
 import uuid
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
@@ -32,6 +38,7 @@ from livehandoff.domain.machine import (
     CancelRequested,
     CustomerMessageDue,
     CustomerSaid,
+    Decision,
     DeskDelivered,
     DeskDeliveryDeferred,
     Input,
@@ -52,7 +59,8 @@ from livehandoff.domain.model import (
     desk_update_to_json,
 )
 from livehandoff.effects import Effects
-from livehandoff.errors import DuplicateEvent, InvalidToken, RetryLater
+from livehandoff.errors import ConcurrentUpdate, DuplicateEvent, InvalidToken, RetryLater
+from livehandoff.leases import LEASE_SECONDS, LeaseKeeper, instance_name
 from livehandoff.locks import KeyedLocks
 from livehandoff.ports import (
     AgentDesk,
@@ -60,6 +68,7 @@ from livehandoff.ports import (
     Clock,
     ConversationStore,
     CustomerFeed,
+    Leases,
     Outbox,
     Subscription,
     WebhookIntake,
@@ -72,6 +81,11 @@ def hash_token(token: str) -> str:
     """Conversation tokens are stored only as their SHA-256."""
     return hashlib.sha256(token.encode()).hexdigest()
 
+
+SINGLE_INSTANCE_LEASE = "instance:single"
+
+STEP_TRIES = 20
+"""How often a step is decided again after losing a race with another instance before giving up."""
 
 FULFILLMENT_AUTHORS = frozenset({Author.AGENT, Author.SYSTEM})
 """Dialogflow shows its own bot answers; fulfillment replies add what came from people and from us."""
@@ -110,6 +124,10 @@ class BridgeOptions:
     """The LiveChat group for handoffs whose trigger names none."""
     queue_refresh_seconds: float = 10.0
     """How often a waiting customer's queue position is refreshed and the maximum wait checked."""
+    instance: str = field(default_factory=instance_name)
+    """This instance's name, as the owner of its leases."""
+    lease_seconds: float = LEASE_SECONDS
+    """How long a lease lasts unrenewed: how soon another instance takes over a dead one's work."""
 
 
 class Bridge:
@@ -121,6 +139,7 @@ class Bridge:
         conversations: ConversationStore,
         outbox: Outbox,
         intake: WebhookIntake,
+        leases: Leases,
         bot: BotEngine,
         desk: AgentDesk,
         feed: CustomerFeed,
@@ -138,8 +157,17 @@ class Bridge:
         self._clock = clock or SystemClock()
         self._retry_delay = retry_delay
         self._locks = KeyedLocks()
-        self._deliveries = ConversationWorkers(self._route_next, outbox.pending_conversations)
-        self._waiting = ConversationWorkers(self._check_waiting, self._waiting_conversations)
+        self._leases = LeaseKeeper(leases, self._clock, owner=options.instance, ttl=options.lease_seconds)
+        self._deliveries = ConversationWorkers(
+            self._route_next,
+            outbox.pending_conversations,
+            name="outbox",
+            leases=self._leases,
+            has_work=self._has_queued,
+        )
+        self._waiting = ConversationWorkers(
+            self._check_waiting, self._waiting_conversations, name="waiting", leases=self._leases
+        )
         self._effects = Effects(
             store=conversations,
             bot=bot,
@@ -148,12 +176,11 @@ class Bridge:
             on_chat_opened=self._waiting.kick,
         )
 
-    @asynccontextmanager
-    async def _working_on(self, conversation_id: str) -> AsyncIterator[None]:
-        """Hold the conversation's lock, with its id bound to every log line written meanwhile."""
+    @contextmanager
+    def _about(self, conversation_id: str) -> Iterator[None]:
+        """The conversation's id bound to every log line written meanwhile."""
         with structlog.contextvars.bound_contextvars(conversation_id=conversation_id):
-            async with self._locks.hold(conversation_id):
-                yield
+            yield
 
     # --- customer side ------------------------------------------------------------------------
 
@@ -179,7 +206,7 @@ class Bridge:
             page_url=page_url,
         )
         await self._store.create(conversation)
-        with structlog.contextvars.bound_contextvars(conversation_id=conversation_id):
+        with self._about(conversation_id):
             log.info("conversation.started", language=language)
         return conversation, token
 
@@ -209,11 +236,12 @@ class Bridge:
             digest = hashlib.sha256(f"{conversation_id}\n{idempotency_key}".encode()).hexdigest()
             message_id = f"msg_{digest[:32]}"
             dedupe_key = f"customer-post:{message_id}"
-        async with self._working_on(conversation_id):
+        with self._about(conversation_id):
             try:
                 await self._apply(conversation_id, CustomerSaid(message_id, text), dedupe_key=dedupe_key)
             except DuplicateEvent:  # the store already holds this post: nothing was saved again
                 return PostedMessage(message_id, replayed=True)
+            await self._tell_held(conversation_id)
         self._deliveries.kick(conversation_id)
         return PostedMessage(message_id, replayed=False)
 
@@ -238,7 +266,7 @@ class Bridge:
         conversation_id = await self._store.find_by_bot_session(session)
         if conversation_id is None:
             conversation_id = await self._create_for_session(session, language)
-        async with self._working_on(conversation_id):
+        with self._about(conversation_id):
             with_bot = (await self._store.load(conversation_id)).state not in DESK_STATES
             message_id = f"msg_{uuid.uuid4().hex}"
             if text.strip():
@@ -259,32 +287,51 @@ class Bridge:
         return conversation.id
 
     async def _fulfillment_reply(self, conversation_id: str, *, bot_answered: bool) -> FulfillmentReply:
-        conversation = await self._store.load(conversation_id)
-        events = await self._store.events_after(conversation_id, conversation.delivered_seq)
-        texts = tuple(
-            message.text
-            for event in events
-            if isinstance(message := event.payload, feed.Message) and message.author in FULFILLMENT_AUTHORS
-        )
-        token = None
-        with_agent = conversation.state in DESK_STATES
-        updated = replace(conversation, delivered_seq=conversation.last_seq)
-        if bot_answered and with_agent:
-            token = secrets.token_urlsafe(32)  # a fresh one: the page script needs it, we keep only hashes
-            updated = replace(updated, token_hash=hash_token(token))
-        await self._store.save(updated, (), expected_version=conversation.version)
-        return FulfillmentReply(
-            conversation_id, conversation.state, texts, with_agent, bot_answered, token, conversation.last_seq
-        )
+        for _ in range(STEP_TRIES):
+            async with self._locks.hold(conversation_id):
+                conversation = await self._store.load(conversation_id)
+                events = await self._store.events_after(conversation_id, conversation.delivered_seq)
+                texts = tuple(
+                    message.text
+                    for event in events
+                    if isinstance(message := event.payload, feed.Message)
+                    and message.author in FULFILLMENT_AUTHORS
+                )
+                token = None
+                with_agent = conversation.state in DESK_STATES
+                updated = replace(conversation, delivered_seq=conversation.last_seq)
+                if bot_answered and with_agent:
+                    token = secrets.token_urlsafe(32)  # fresh: the page script needs it, we keep hashes only
+                    updated = replace(updated, token_hash=hash_token(token))
+                try:
+                    await self._store.save(updated, (), expected_version=conversation.version)
+                except ConcurrentUpdate:
+                    continue
+                return FulfillmentReply(
+                    conversation_id,
+                    conversation.state,
+                    texts,
+                    with_agent,
+                    bot_answered,
+                    token,
+                    conversation.last_seq,
+                )
+        raise ConcurrentUpdate("too many concurrent changes", conversation_id=conversation_id)
 
     async def mark_delivered(self, conversation_id: str, seq: int) -> None:
         """A front end showed the customer everything up to ``seq``; fulfillment replies skip it."""
-        async with self._working_on(conversation_id):
-            conversation = await self._store.load(conversation_id)
-            if seq <= conversation.delivered_seq:
+        for _ in range(STEP_TRIES):
+            async with self._locks.hold(conversation_id):
+                conversation = await self._store.load(conversation_id)
+                if seq <= conversation.delivered_seq:
+                    return
+                updated = replace(conversation, delivered_seq=min(seq, conversation.last_seq))
+                try:
+                    await self._store.save(updated, (), expected_version=conversation.version)
+                except ConcurrentUpdate:
+                    continue
                 return
-            updated = replace(conversation, delivered_seq=min(seq, conversation.last_seq))
-            await self._store.save(updated, (), expected_version=conversation.version)
+        raise ConcurrentUpdate("too many concurrent changes", conversation_id=conversation_id)
 
     # --- desk side -----------------------------------------------------------------------------
 
@@ -302,14 +349,14 @@ class Bridge:
             if conversation_id is None:
                 log.info("desk_update.parked", chat_id=event.chat_id, kind=type(event).__name__)
                 return False
-            async with self._working_on(conversation_id):
+            with self._about(conversation_id):
                 await self._apply_parked(conversation_id, event.chat_id)
             return True
-        async with self._working_on(conversation_id):
+        with self._about(conversation_id):
             return await self._apply_desk_update(conversation_id, event)
 
     async def _apply_desk_update(self, conversation_id: str, event: DeskUpdate, *, fill: bool = True) -> bool:
-        """The caller holds the conversation's lock.
+        """Apply one desk update once (its dedupe key is saved with it); False for a duplicate.
 
         An agent message that overtook earlier ones (its number leaves a hole in the thread) first has
         what it overtook shown, read from LiveChat, so the customer sees agent messages in thread order.
@@ -329,7 +376,11 @@ class Bridge:
                         await self._apply(conversation_id, earlier)
                 conversation = await self._store.load(conversation_id)
         event = await self._effects.with_agent_name(conversation, event)
-        await self._apply(conversation_id, event, dedupe_key=event.key)
+        try:
+            await self._apply(conversation_id, event, dedupe_key=event.key)
+        except DuplicateEvent:  # the same webhook, applied meanwhile by another request or instance
+            log.info("desk_update.duplicate", key=event.key)
+            return False
         return True
 
     async def _apply_parked(self, conversation_id: str, chat_id: str) -> None:
@@ -338,9 +389,15 @@ class Bridge:
 
     # --- the loop ----------------------------------------------------------------------------
 
+    async def _has_queued(self, conversation_id: str) -> bool:
+        return await self._outbox.next_item(conversation_id) is not None
+
     async def _route_next(self, conversation_id: str) -> float | None:
-        """Route the conversation's oldest queued message if it is due: one ``delivery.Step``."""
-        async with self._working_on(conversation_id):
+        """Route the conversation's oldest queued message if it is due: one ``delivery.Step``.
+
+        The caller holds the conversation's outbox lease, so no other worker routes this conversation.
+        """
+        with self._about(conversation_id):
             item = await self._outbox.next_item(conversation_id)
             if item is None or item.id is None:
                 return None
@@ -361,12 +418,12 @@ class Bridge:
                 log.error("relay.failed_unexpectedly", error=repr(exc))
                 return await self._defer(item, type(exc).__name__, None)
             await self._outbox.finish(item.id)
-            if item.attempts > 0:
+            if item.held:
                 await self._apply(conversation_id, DeskDelivered(item.message_id))
             return 0.0
 
     async def _defer(self, item: OutboxItem, reason: str, retry_after: float | None) -> float:
-        """Keep ``item`` queued for another attempt; the customer hears once that it is waiting."""
+        """Keep ``item`` queued for another attempt, and tell the customer which messages now wait."""
         assert item.id is not None
         delay = self._retry_delay(item.attempts, retry_after)
         next_at = self._clock.now() + timedelta(seconds=delay)
@@ -374,38 +431,34 @@ class Bridge:
             item.id, attempts=item.attempts + 1, next_attempt_at=next_at, error=reason
         )
         log.info("relay.deferred", attempts=item.attempts + 1, why=reason)
-        if item.attempts == 0:
-            await self._apply(item.conversation_id, DeskDeliveryDeferred(item.message_id))
+        await self._tell_held(item.conversation_id)
         return delay
 
-    async def _apply(self, conversation_id: str, happened: Input, *, dedupe_key: str | None = None) -> None:
-        """Decide on ``happened`` and on every input its commands produce, saving after each step.
+    async def _tell_held(self, conversation_id: str) -> None:
+        """While the head of the conversation's queue is held back, every message queued behind it waits
+        too: each is shown as waiting (``message_queued``) once, and as delivered when it arrives.
 
-        The caller holds the conversation's lock.
+        Called after a deferral and after each post. A post that lands between the two reads below is
+        told by its own call, which reads after its save.
         """
+        head = await self._outbox.next_item(conversation_id)
+        if head is None or head.attempts == 0:
+            return
+        waiting = [item for item in await self._outbox.queued(conversation_id) if not item.held]
+        for item in waiting:
+            await self._apply(conversation_id, DeskDeliveryDeferred(item.message_id))
+        await self._outbox.mark_held([item.id for item in waiting if item.id is not None])
+
+    async def _apply(self, conversation_id: str, happened: Input, *, dedupe_key: str | None = None) -> None:
+        """Decide on ``happened`` and on every input its commands produce: one step each, every step saved
+        before its commands run."""
         pending: list[Input] = [happened]
         while pending:
-            current = pending.pop(0)
-            conversation = await self._store.load(conversation_id)
-            decision = decide(conversation, current, self._clock.now(), self._options.policy)
-            if decision.ignored is not None:
-                log.info("conversation.input_ignored", why=decision.ignored)
-                continue
-            unchanged = decision.conversation == conversation and not (decision.events or decision.outbox)
-            stored = (
-                []
-                if unchanged and dedupe_key is None
-                else await self._store.save(
-                    decision.conversation,
-                    decision.events,
-                    expected_version=conversation.version,
-                    dedupe_key=dedupe_key,
-                    enqueue=decision.outbox,
-                )
-            )
+            step = await self._step(conversation_id, pending.pop(0), dedupe_key)
             dedupe_key = None
-            if stored:
-                await self._feed.publish(conversation_id, stored[-1].seq)
+            if step is None:
+                continue
+            conversation, decision = step
             if decision.conversation.state is not conversation.state:
                 log.info(
                     "conversation.state_changed",
@@ -422,11 +475,42 @@ class Bridge:
                 if outcome is not None:
                     pending.append(outcome)
 
+    async def _step(
+        self, conversation_id: str, happened: Input, dedupe_key: str | None
+    ) -> tuple[Conversation, Decision] | None:
+        """Load, decide and save one input; the conversation as loaded and the decision saved, or None when
+        the input was ignored. A save that lost a race with another instance is decided again."""
+        for _ in range(STEP_TRIES):
+            async with self._locks.hold(conversation_id):
+                conversation = await self._store.load(conversation_id)
+                decision = decide(conversation, happened, self._clock.now(), self._options.policy)
+                if decision.ignored is not None:
+                    log.info("conversation.input_ignored", why=decision.ignored)
+                    return None
+                unchanged = decision.conversation == conversation and not (decision.events or decision.outbox)
+                if unchanged and dedupe_key is None:
+                    return conversation, decision
+                try:
+                    stored = await self._store.save(
+                        decision.conversation,
+                        decision.events,
+                        expected_version=conversation.version,
+                        dedupe_key=dedupe_key,
+                        enqueue=decision.outbox,
+                    )
+                except ConcurrentUpdate:
+                    log.info("conversation.step_retried", input=type(happened).__name__)
+                    continue
+            if stored:
+                await self._feed.publish(conversation_id, stored[-1].seq)
+            return conversation, decision
+        raise ConcurrentUpdate("too many concurrent changes", conversation_id=conversation_id)
+
     # --- waiting for an agent ----------------------------------------------------------------
 
     async def cancel_handoff(self, conversation_id: str) -> State | None:
         """The customer stops waiting: the new state, or None when no handoff was pending."""
-        async with self._working_on(conversation_id):
+        with self._about(conversation_id):
             before = await self._store.load(conversation_id)
             await self._apply(conversation_id, CancelRequested())
             after = (await self._store.load(conversation_id)).state
@@ -437,7 +521,7 @@ class Bridge:
 
     async def _check_waiting(self, conversation_id: str) -> float | None:
         """Refresh the queue position and enforce the maximum wait, until an agent joins."""
-        async with self._working_on(conversation_id):
+        with self._about(conversation_id):
             conversation = await self._store.load(conversation_id)
             if conversation.state is not State.HANDOFF_REQUESTED or conversation.agent is not None:
                 return None
@@ -446,16 +530,39 @@ class Bridge:
 
     # --- lifecycle -------------------------------------------------------------------------------
 
-    async def start(self) -> None:
-        """Resume routing what earlier runs accepted and watching who waits, and keep watching."""
+    async def start(self, *, single_instance: bool = False) -> None:
+        """Resume routing what earlier runs accepted and watching who waits, and keep watching.
+
+        ``single_instance`` (SQLite, which serves one instance) holds a lease for the whole run and warns
+        when another instance holds it: several instances need PostgreSQL.
+        """
+        if single_instance and not await self._leases.claim(SINGLE_INSTANCE_LEASE):
+            log.error(
+                "instance.not_alone",
+                advice="another instance uses this SQLite database (or one stopped less than "
+                f"{self._options.lease_seconds:g} s ago); several instances need PostgreSQL "
+                "(LIVEHANDOFF_DATABASE_URL=postgresql+asyncpg://…)",
+            )
         await self._deliveries.start()
         await self._waiting.start()
+
+    @asynccontextmanager
+    async def exclusively(self, key: str) -> AsyncIterator[bool]:
+        """Whether this instance took the lease ``key`` (held while the block runs, given back after)."""
+        ours = await self._leases.claim(key)
+        try:
+            yield ours
+        finally:
+            if ours:
+                await self._leases.release(key)
 
     async def drain(self) -> None:
         """Wait until every message accepted so far has been routed (or is waiting to be retried)."""
         await self._deliveries.drain()
 
     async def aclose(self) -> None:
-        """Stop routing; queued messages stay in the store for the next start."""
+        """Stop routing (each worker finishes its step) and give this instance's leases back, so another
+        instance takes the work over at once; queued messages stay in the store."""
         await self._deliveries.aclose()
         await self._waiting.aclose()
+        await self._leases.aclose()

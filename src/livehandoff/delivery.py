@@ -1,7 +1,8 @@
 """Routing accepted customer messages until they arrive, in order, across failures and restarts.
 
 A customer message is stored together with an outbox row before the API answers ``202``. One worker per
-conversation takes the conversation's rows oldest first; a message that LiveChat cannot take now stays at
+conversation — in one instance only: it holds the conversation's lease (``leases.py``) — takes the
+conversation's rows oldest first; a message that LiveChat cannot take now stays at
 the head of the queue and is retried with exponential backoff and jitter (or after LiveChat's
 ``Retry-After``), so later messages never overtake it. A sweeper restarts work for every conversation
 with rows — after a crash, or when a worker died — so nothing accepted is left behind.
@@ -15,6 +16,8 @@ import random
 from collections.abc import Awaitable, Callable
 
 import structlog
+
+from livehandoff.leases import LeaseKeeper
 
 log = structlog.get_logger("livehandoff.delivery")
 
@@ -39,17 +42,29 @@ checking on a customer who waits for an agent is another."""
 
 class ConversationWorkers:
     """At most one worker per conversation repeating a ``Step``, plus a sweeper that finds work the
-    store says is left (after a restart, or when a worker died)."""
+    store says is left (after a restart, when a worker died, or when another instance let go of it).
+
+    With ``leases``, a worker first claims the lease ``<name>:<conversation>`` and works only while it
+    holds it, so among several instances one works a conversation at a time. When it has run out of work
+    it gives the lease back and asks ``has_work`` once more: work another instance queued while this one
+    held the lease (and so could not take) is picked up at once rather than at the next sweep.
+    """
 
     def __init__(
         self,
         step: Step,
         pending: Callable[[], Awaitable[list[str]]],
         *,
+        name: str = "work",
+        leases: LeaseKeeper | None = None,
+        has_work: Callable[[str], Awaitable[bool]] | None = None,
         sweep_seconds: float = SWEEP_SECONDS,
     ) -> None:
         self._step = step
         self._pending = pending
+        self._name = name
+        self._leases = leases
+        self._has_work = has_work
         self._sweep_seconds = sweep_seconds
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._again: set[str] = set()
@@ -83,8 +98,17 @@ class ConversationWorkers:
                 log.warning("delivery.sweep_failed", error=type(exc).__name__)
 
     async def _work(self, conversation_id: str) -> None:
+        key = f"{self._name}:{conversation_id}"
+        claimed = False
         try:
+            if self._leases is not None:
+                claimed = await self._leases.claim(key)
+                if not claimed:
+                    return  # another instance works this conversation
             while not self._stopping.is_set():
+                if self._leases is not None and not self._leases.holds(key):
+                    log.warning("delivery.lease_lost", conversation_id=conversation_id, work=self._name)
+                    return
                 wait = await self._step(conversation_id)
                 if wait is None:
                     if conversation_id in self._again:
@@ -98,6 +122,18 @@ class ConversationWorkers:
         finally:
             self._workers.pop(conversation_id, None)
             self._again.discard(conversation_id)
+            if claimed:
+                await self._let_go(key, conversation_id)
+
+    async def _let_go(self, key: str, conversation_id: str) -> None:
+        assert self._leases is not None
+        try:
+            await self._leases.release(key)
+            again = self._has_work is not None and not self._stopping.is_set()
+            if again and self._has_work is not None and await self._has_work(conversation_id):
+                self.kick(conversation_id)
+        except Exception as exc:  # the lease lapses by itself; the sweeper finds the work
+            log.warning("delivery.release_failed", conversation_id=conversation_id, error=type(exc).__name__)
 
     async def _pause(self, seconds: float) -> None:
         """Sleep, but wake up at once when the process stops."""

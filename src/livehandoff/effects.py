@@ -91,8 +91,11 @@ class Effects:
                 return await self._notify_bot(conversation, name, parameters, memory)
             case OpenDeskChat(signal=signal, continuous=continuous):
                 return await self._open_desk_chat(conversation, signal, continuous)
-            case CloseDeskChat():
-                await self._close_desk_chat(conversation)
+            case CloseDeskChat(chat=opened):
+                if opened is not None:
+                    await self._close_chat(opened.customer_id, opened.chat_id)
+                elif conversation.chat is not None:
+                    await self._close_chat(conversation.chat.customer_id, conversation.chat.chat_id)
                 return None
             case SendToDesk(message_id=message_id, text=text, maybe_sent=maybe_sent):
                 return await self._send_to_desk(conversation, message_id, text, maybe_sent)
@@ -160,13 +163,10 @@ class Effects:
         self._on_chat_opened(conversation.id)
         return DeskOpened(chat, continuous)
 
-    async def _close_desk_chat(self, conversation: Conversation) -> None:
+    async def _close_chat(self, customer_id: str, chat_id: str) -> None:
         """Close a chat nobody took; if LiveChat cannot be told now, its own inactivity timer will."""
-        chat = conversation.chat
-        if chat is None:
-            return
         try:
-            await self._desk.close_chat(customer_id=chat.customer_id, chat_id=chat.chat_id)
+            await self._desk.close_chat(customer_id=customer_id, chat_id=chat_id)
         except DeskError as exc:
             log.warning("handoff.close_failed", error_type=exc.error_type)
 

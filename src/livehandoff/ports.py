@@ -140,6 +140,14 @@ class Outbox(Protocol):
         """The conversation's oldest message still to route."""
         ...
 
+    async def queued(self, conversation_id: str) -> list[OutboxItem]:
+        """The conversation's messages still to route, oldest first."""
+        ...
+
+    async def mark_held(self, item_ids: Collection[int]) -> None:
+        """The customer was told these messages wait (``OutboxItem.held``)."""
+        ...
+
     async def reschedule(self, item_id: int, *, attempts: int, next_attempt_at: datetime, error: str) -> None:
         """Try this message again later."""
         ...

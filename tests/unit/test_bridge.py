@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -96,6 +96,8 @@ class Desk:
         self.thread: list[ThreadItem] = []
         self.thread_failures = 0
         self.closed: list[str] = []
+        self.hang: asyncio.Event | None = None
+        """While set to an unset event, a send waits for it (LiveChat hangs)."""
 
     async def open_chat(self, request: HandoffRequest) -> OpenedChat:
         if self.refuse is not None:
@@ -110,6 +112,8 @@ class Desk:
     ) -> list[str]:
         if self.inactive:
             raise ChatInactive("closed", error_type="chat_inactive")
+        if self.hang is not None:
+            await self.hang.wait()
         if self.failures:
             failure = self.failures.pop(0)
             if failure is TIMEOUT_AFTER_APPLY:
@@ -157,23 +161,29 @@ def desk() -> Desk:
 
 
 @pytest.fixture
-def make_bridge(store: SqlStore, bot: SlowBot, desk: Desk) -> BridgeFactory:
-    """Bridges over the same store, bot and desk; a second one plays the process after a restart."""
+async def make_bridge(store: SqlStore, bot: SlowBot, desk: Desk) -> AsyncIterator[BridgeFactory]:
+    """Bridges over the same store, bot and desk; a second one plays the process after a restart, or
+    another instance. Each is closed (its workers stopped, its leases given back) before the store."""
+    built: list[Bridge] = []
 
     def build(**overrides: Any) -> Bridge:
         arguments: dict[str, Any] = {
             "conversations": store,
             "outbox": store,
             "intake": store,
+            "leases": store,
             "bot": bot,
             "desk": desk,
             "feed": InMemoryFeed(),
             "options": BridgeOptions(policy=HandoffPolicy(names=DEFAULT_HANDOFF_NAMES)),
         }
         arguments.update(overrides)
-        return Bridge(**arguments)
+        built.append(Bridge(**arguments))
+        return built[-1]
 
-    return build
+    yield build
+    for bridge in built:
+        await bridge.aclose()
 
 
 @pytest.fixture
@@ -549,3 +559,99 @@ async def test_every_log_line_of_a_step_names_its_conversation_once_bound(bridge
     assert {"conversation.started", "conversation.state_changed", "handoff.opened"} <= events
     assert all(line.get("conversation_id") == conversation_id for line in logs), logs
     assert "conversation_id" not in structlog.contextvars.get_contextvars()
+
+
+# --- several instances on one database -----------------------------------------------------------
+
+
+async def test_two_instances_route_one_conversation_once_and_in_order(
+    make_bridge: BridgeFactory, desk: Desk
+) -> None:
+    """Posts alternate between two instances on one database; one of them routes at a time."""
+    first, second = make_bridge(), make_bridge()
+    conversation_id = await handed_off(first)
+    sent = [f"m{n}" for n in range(30)]
+
+    for n, text in enumerate(sent):
+        await (first if n % 2 else second).post_customer_message(conversation_id, text)
+    for _ in range(100):
+        await asyncio.gather(first.drain(), second.drain())
+        if len(desk.sent) >= len(sent):
+            break
+        await asyncio.sleep(0.02)
+
+    assert desk.sent == sent
+
+
+async def test_a_post_is_answered_at_once_while_livechat_hangs(bridge: Bridge, desk: Desk) -> None:
+    conversation_id = await handed_off(bridge)
+    desk.hang = asyncio.Event()
+    await bridge.post_customer_message(conversation_id, "first")
+    await asyncio.sleep(0.05)  # its worker is now inside the hanging send
+
+    async with asyncio.timeout(2):  # it used to wait for the hanging call (15 s with LiveChat's timeout)
+        for n in range(5):
+            await bridge.post_customer_message(conversation_id, f"next {n}")
+            await bridge.mark_delivered(conversation_id, 1)
+    assert desk.sent == []
+
+    desk.hang.set()
+    await bridge.drain()
+    assert desk.sent == ["first", *(f"next {n}" for n in range(5))]
+
+
+async def test_the_work_of_an_instance_that_died_is_taken_over_when_its_lease_lapses(
+    make_bridge: BridgeFactory, store: SqlStore, desk: Desk
+) -> None:
+    bridge = make_bridge()
+    conversation_id = await handed_off(bridge)
+    now = datetime.now(UTC)
+    assert await store.claim(f"outbox:{conversation_id}", "dead", now=now, until=now + timedelta(seconds=0.3))
+
+    await bridge.post_customer_message(conversation_id, "held by the dead one")
+    await bridge.drain()
+    assert desk.sent == []  # the lease is not ours yet
+
+    await asyncio.sleep(0.35)
+    await bridge.post_customer_message(conversation_id, "after it lapsed")
+    await bridge.drain()
+    assert desk.sent == ["held by the dead one", "after it lapsed"]
+
+
+async def test_a_stopping_instance_gives_its_leases_back(
+    make_bridge: BridgeFactory, store: SqlStore, desk: Desk
+) -> None:
+    first = make_bridge(retry_delay=no_wait)
+    conversation_id = await handed_off(first)
+    desk.failures = [DeskUnavailable("down", error_type="service_unavailable")] * 1000
+    await first.post_customer_message(conversation_id, "queued")
+    await asyncio.sleep(0.05)
+    assert await store.holder(f"outbox:{conversation_id}", now=datetime.now(UTC)) is not None
+
+    await first.aclose()
+
+    assert await store.holder(f"outbox:{conversation_id}", now=datetime.now(UTC)) is None
+
+
+async def test_every_message_held_during_an_outage_is_shown_waiting_then_delivered(
+    make_bridge: BridgeFactory, desk: Desk
+) -> None:
+    """Not only the message LiveChat refused waits: so does each one behind it, sent before or during."""
+    slow = make_bridge(retry_delay=lambda attempts, retry_after: 0.05)
+    conversation_id = await handed_off(slow)
+    desk.failures = [DeskUnavailable("down", error_type="service_unavailable")] * 4
+    posted = [(await slow.post_customer_message(conversation_id, f"m{n}")).id for n in range(2)]
+    await asyncio.sleep(0.08)  # the first has been refused at least once: the queue is held
+    posted.append((await slow.post_customer_message(conversation_id, "m2")).id)
+    for _ in range(100):
+        await slow.drain()
+        if len(desk.sent) == 3:
+            break
+        await asyncio.sleep(0.02)
+
+    events = await slow.events_after(conversation_id, 0)
+    queued = [e.payload.message_id for e in events if isinstance(e.payload, feed.MessageQueued)]
+    delivered = [e.payload.message_id for e in events if isinstance(e.payload, feed.MessageDelivered)]
+    assert desk.sent == ["m0", "m1", "m2"]
+    assert sorted(queued) == sorted(posted), "each held message is shown waiting, once"
+    assert delivered == posted, "and delivered, in order"

@@ -195,7 +195,9 @@ class OpenDeskChat:
 
 @dataclass(frozen=True, slots=True)
 class CloseDeskChat:
-    """Close the waiting agent chat as the customer."""
+    """Close the agent chat as the customer: ``chat``, or else the conversation's own."""
+
+    chat: OpenedChat | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -334,6 +336,14 @@ def _desk_opened(conv: Conversation, event: DeskOpened, now: datetime, policy: H
     )
     nxt = replace(conv, chat=chat)
     return Decision(nxt, (feed.WaitingForAgent(nxt.state),))
+
+
+def _desk_opened_too_late(
+    conv: Conversation, event: DeskOpened, now: datetime, policy: HandoffPolicy
+) -> Decision:
+    """The chat opened after the customer stopped waiting for it (cancelled, or gave up) while the desk
+    was still answering: nobody will come back to it, so it is closed rather than left for an agent."""
+    return Decision(conv, commands=(CloseDeskChat(event.chat),))
 
 
 def _desk_refused(conv: Conversation, event: DeskRefused, now: datetime, policy: HandoffPolicy) -> Decision:
@@ -492,6 +502,7 @@ _add(DESK_STATES, CustomerMessageDue, _route_to_desk)
 _add(BOT_STATES, BotAnswered, _bot_answered)
 _add(BOT_STATES, BotFailed, _bot_failed)
 _add({State.HANDOFF_REQUESTED}, DeskOpened, _desk_opened)
+_add(set(State) - {State.HANDOFF_REQUESTED}, DeskOpened, _desk_opened_too_late)
 _add({State.HANDOFF_REQUESTED}, DeskRefused, _desk_refused)
 _add(DESK_STATES, AgentJoined, _agent_joined)
 _add(DESK_STATES, AgentMessage, _agent_message)

@@ -307,4 +307,6 @@ class OutboxItem:
     attempts: int = 0
     started: bool = False
     """An attempt began; after a crash it may have reached LiveChat without us knowing."""
+    held: bool = False
+    """The customer was told that it waits (``message_queued``); they are told when it arrives."""
     id: int | None = None

@@ -50,8 +50,18 @@ class InMemoryFeed:
         self._readers: defaultdict[str, set[asyncio.Event]] = defaultdict(set)
 
     async def publish(self, conversation_id: str, seq: int) -> None:
+        self.wake(conversation_id)
+
+    def wake(self, conversation_id: str) -> None:
+        """Wake this process's readers of ``conversation_id``."""
         for signal in self._readers.get(conversation_id, ()):
             signal.set()
+
+    def wake_all(self) -> None:
+        """Wake every reader of this process (they read the store again and find what they missed)."""
+        for readers in self._readers.values():
+            for signal in readers:
+                signal.set()
 
     def subscribe(self, conversation_id: str) -> InMemorySubscription:
         return InMemorySubscription(self, conversation_id)

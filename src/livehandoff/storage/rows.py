@@ -140,6 +140,7 @@ def outbox_values(item: OutboxItem) -> dict[str, Any]:
         "created_at": utc(item.created_at),
         "attempts": item.attempts,
         "next_attempt_at": utc(item.next_attempt_at),
+        "held": item.held,
     }
 
 
@@ -153,6 +154,7 @@ def outbox_item_from_row(row: Row[Any]) -> OutboxItem:
         next_attempt_at=row.next_attempt_at,
         attempts=row.attempts,
         started=row.started_at is not None,
+        held=row.held,
     )
 
 

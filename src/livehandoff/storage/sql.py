@@ -172,6 +172,18 @@ class SqlStore:
             row = (await connection.execute(query)).first()
         return None if row is None else outbox_item_from_row(row)
 
+    async def queued(self, conversation_id: str) -> list[OutboxItem]:
+        query = select(outbox).where(outbox.c.conversation_id == conversation_id).order_by(outbox.c.id)
+        async with self._reading() as connection:
+            return [outbox_item_from_row(row) for row in (await connection.execute(query)).all()]
+
+    async def mark_held(self, item_ids: Collection[int]) -> None:
+        if not item_ids:
+            return
+        statement = update(outbox).where(outbox.c.id.in_(list(item_ids))).values(held=True)
+        async with self._writing() as connection:
+            await connection.execute(statement)
+
     async def reschedule(self, item_id: int, *, attempts: int, next_attempt_at: datetime, error: str) -> None:
         statement = (
             update(outbox)

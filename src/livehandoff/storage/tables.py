@@ -22,6 +22,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    false,
 )
 
 NAMING_CONVENTION = {
@@ -145,6 +146,7 @@ outbox = Table(
     Column("next_attempt_at", UtcDateTime, nullable=False, index=True),
     Column("started_at", UtcDateTime),
     Column("last_error", Text),
+    Column("held", Boolean, nullable=False, server_default=false()),
 )
 """Customer messages accepted (202) but not yet routed, oldest first per conversation; kept across crashes."""
 

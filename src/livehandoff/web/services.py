@@ -11,11 +11,11 @@ import structlog
 
 from livehandoff.bridge import Bridge, BridgeOptions
 from livehandoff.config import Settings
-from livehandoff.feed import InMemoryFeed
+from livehandoff.feed import InMemoryFeed, PostgresFeed
 from livehandoff.integrations.dialogflow import DialogflowCX, DialogflowES, cx_endpoint
 from livehandoff.integrations.dialogflow.credentials import load_credentials
 from livehandoff.integrations.livechat import LiveChatClient, LiveChatDesk, TokenManager, ensure_webhooks
-from livehandoff.ports import BotEngine
+from livehandoff.ports import BotEngine, CustomerFeed
 from livehandoff.storage import open_store
 
 log = structlog.get_logger("livehandoff.services")
@@ -73,15 +73,17 @@ async def open_services(
             )
         store = await open_store(settings.database_url)
         stack.push_async_callback(store.close)
+        feed = await _open_feed(settings, stack, postgres=store.engine.dialect.name == "postgresql")
         livechat = LiveChatClient.from_settings(http, settings)
         tokens = TokenManager.from_settings(livechat, settings)
         bridge = Bridge(
             conversations=store,
             outbox=store,
             intake=store,
+            leases=store,
             bot=bot_engine(settings, http),
             desk=LiveChatDesk(livechat, tokens=tokens, group_id=settings.livechat_group_id),
-            feed=InMemoryFeed(),
+            feed=feed,
             options=BridgeOptions(
                 policy=settings.handoff_policy(),
                 group_id=settings.livechat_group_id,
@@ -89,14 +91,28 @@ async def open_services(
             ),
         )
         stack.push_async_callback(bridge.aclose)
-        await bridge.start()
+        await bridge.start(single_instance=store.engine.dialect.name == "sqlite")
         if settings.livechat_register_webhooks:
-            registered = await ensure_webhooks(
-                livechat,
-                tokens=tokens,
-                url=settings.public_url + WEBHOOK_PATH,
-                secret=settings.livechat_webhook_secret.get_secret_value(),
-                owner_client_id=settings.livechat_client_id,
-            )
-            log.info("webhooks.ensured", registered=registered)
+            # Instances starting together: one registers, the others find the registrations in place.
+            async with bridge.exclusively("webhooks:register") as ours:
+                if ours:
+                    registered = await ensure_webhooks(
+                        livechat,
+                        tokens=tokens,
+                        url=settings.public_url + WEBHOOK_PATH,
+                        secret=settings.livechat_webhook_secret.get_secret_value(),
+                        owner_client_id=settings.livechat_client_id,
+                    )
+                    log.info("webhooks.ensured", registered=registered)
         yield Services(settings=settings, bridge=bridge)
+
+
+async def _open_feed(settings: Settings, stack: AsyncExitStack, *, postgres: bool) -> CustomerFeed:
+    """On PostgreSQL every instance hears every other's events (``LISTEN``/``NOTIFY``); on SQLite, which
+    serves one instance, the process's own readers are all there is."""
+    if not postgres:
+        return InMemoryFeed()
+    feed = PostgresFeed(settings.database_url)
+    await feed.start()
+    stack.push_async_callback(feed.aclose)
+    return feed

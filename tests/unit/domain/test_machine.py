@@ -123,6 +123,7 @@ ROWS: list[tuple[State, object, State, list[str], list[type]]] = [
         for s in (State.BOT, State.ENDED, State.HANDOFF_FAILED)
     ],
     (State.HANDOFF_REQUESTED, OPENED, State.HANDOFF_REQUESTED, ["waiting_for_agent"], []),
+    *[(s, OPENED, s, [], [CloseDeskChat]) for s in set(State) - {State.HANDOFF_REQUESTED}],
     (
         State.HANDOFF_REQUESTED,
         CancelRequested(),
@@ -205,9 +206,9 @@ IGNORED = [
     (State.BOT, AGENT_SAID),
     (State.BOT, JOINED),
     (State.BOT, ENDED_BY_AGENT),
-    (State.BOT, OPENED),
+    (State.BOT, WaitCheck()),
     (State.AGENT, BotAnswered(TURN)),
-    (State.AGENT, OPENED),
+    (State.AGENT, DeskRefused("internal")),
     (State.ENDED, AGENT_SAID),
     (State.HANDOFF_FAILED, ENDED_BY_AGENT),
 ]
@@ -441,3 +442,13 @@ def test_the_thread_cursor_follows_what_was_opened_sent_and_shown() -> None:
     assert cursor_json(sent) == {"thread_id": "T1", "upto": 2, "beyond": [4]}
     shown = decide(sent, replace(AGENT_SAID, event_id="T1_3"), NOW).conversation
     assert cursor_json(shown) == {"thread_id": "T1", "upto": 4, "beyond": []}
+
+
+def test_a_chat_opened_after_the_customer_stopped_waiting_is_closed() -> None:
+    """The customer cancelled while start_chat was still answering: nobody would ever answer that chat."""
+    cancelled = decide(conversation(State.HANDOFF_REQUESTED, chat=None), CancelRequested(), NOW)
+    assert cancelled.commands == ()  # no chat to close yet
+    late = decide(cancelled.conversation, OPENED, NOW)
+    assert late.commands == (CloseDeskChat(OPENED.chat),)
+    assert late.conversation == cancelled.conversation
+    assert late.events == ()

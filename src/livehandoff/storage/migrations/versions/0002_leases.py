@@ -1,4 +1,5 @@
-"""Leases: work claimed by one instance at a time, until it expires.
+"""Leases: work claimed by one instance at a time, until it expires; outbox rows know whether the customer
+was told that they wait.
 
 Revision ID: 0002
 Revises: 0001
@@ -26,7 +27,11 @@ def upgrade() -> None:
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("key", name="pk_leases"),
     )
+    with op.batch_alter_table("outbox") as outbox:
+        outbox.add_column(sa.Column("held", sa.Boolean(), server_default=sa.false(), nullable=False))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("outbox") as outbox:
+        outbox.drop_column("held")
     op.drop_table("leases")

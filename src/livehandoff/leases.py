@@ -1,0 +1,99 @@
+"""This instance's leases: which conversations' work it holds, kept alive while it works.
+
+Several instances share one database. Work that must be done by one of them at a time (a conversation's
+outbox, the checks on a customer waiting for an agent) is claimed as a lease in the store; the keeper
+renews every lease it holds in the background, so a lease outlives steps of any length, and lets go of
+them when the instance stops. An instance that dies stops renewing: its leases lapse after ``ttl`` and
+the next sweep of another instance takes the work over.
+
+A lease is not a lock: nothing waits on it, and no one holds it across a network call in the sense of
+blocking others — the others simply leave that work alone until it is free.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import uuid
+from datetime import timedelta
+
+import structlog
+
+from livehandoff.ports import Clock, Leases
+
+log = structlog.get_logger("livehandoff.leases")
+
+LEASE_SECONDS = 10.0
+"""How long a lease lasts without renewal: how soon another instance takes over the work of a dead one."""
+
+
+def instance_name() -> str:
+    """A name for this process that no other instance shares: host, pid and a random part."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class LeaseKeeper:
+    """Claims, renews and gives back the leases of one instance (``owner``)."""
+
+    def __init__(self, store: Leases, clock: Clock, *, owner: str, ttl: float = LEASE_SECONDS) -> None:
+        self._store = store
+        self._clock = clock
+        self._ttl = ttl
+        self.owner = owner
+        self._held: set[str] = set()
+        self._renewer: asyncio.Task[None] | None = None
+
+    async def claim(self, key: str) -> bool:
+        """Take ``key`` for this instance (or keep it); False when another instance holds it."""
+        now = self._clock.now()
+        if not await self._store.claim(key, self.owner, now=now, until=now + timedelta(seconds=self._ttl)):
+            return False
+        self._held.add(key)
+        self._start_renewing()
+        return True
+
+    def holds(self, key: str) -> bool:
+        """Whether the lease was still ours at the last renewal."""
+        return key in self._held
+
+    async def release(self, key: str) -> None:
+        """Give ``key`` back at once, so another instance need not wait for it to lapse."""
+        self._held.discard(key)
+        await self._store.release(self.owner, [key])
+
+    async def renew(self) -> None:
+        """Extend every held lease; a lease found lapsed (the instance stalled) is dropped from the held."""
+        if not self._held:
+            return
+        keys = set(self._held)
+        until = self._clock.now() + timedelta(seconds=self._ttl)
+        kept = await self._store.renew(self.owner, keys, until=until)
+        lost = keys - kept
+        if lost:
+            log.warning("leases.lost", keys=sorted(lost))
+            self._held -= lost
+
+    def _start_renewing(self) -> None:
+        if self._renewer is None or self._renewer.done():
+            self._renewer = asyncio.create_task(self._renew_forever())
+
+    async def _renew_forever(self) -> None:
+        while self._held:
+            await asyncio.sleep(self._ttl / 3)
+            try:
+                await self.renew()
+            except Exception as exc:  # a store outage: try again; the leases may lapse meanwhile
+                log.warning("leases.renew_failed", error=type(exc).__name__)
+
+    async def aclose(self) -> None:
+        """Stop renewing and give every lease back (the caller has finished the work under them)."""
+        if self._renewer is not None:
+            self._renewer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._renewer
+            self._renewer = None
+        held, self._held = self._held, set()
+        if held:
+            await self._store.release(self.owner, held)
