@@ -18,7 +18,7 @@ from livehandoff.domain.feed import FeedKind
 from livehandoff.web import customer_api, fulfillment, webhooks
 from livehandoff.web.errors import install_error_handlers
 from livehandoff.web.limits import BodySizeLimit
-from livehandoff.web.ratelimit import ClientRateLimit, InMemoryRateLimiter, RateLimiter
+from livehandoff.web.ratelimit import ClientRateLimit, InMemoryRateLimiter, RateLimiter, RedisRateLimiter
 from livehandoff.web.schemas import FEED_EVENT, feed_event_name, feed_event_schemas
 from livehandoff.web.services import WEBHOOK_PATH, Services, open_services
 
@@ -31,17 +31,23 @@ def create_app(
     settings: Settings, *, services: Services | None = None, rate_limiter: RateLimiter | None = None
 ) -> FastAPI:
     """Build the app. Without ``services`` the lifespan opens them from ``settings`` and closes them;
-    without ``rate_limiter`` the rate limits are counted in this process."""
+    without ``rate_limiter`` the rate limits are counted in Redis when ``LIVEHANDOFF_REDIS_URL`` is set
+    (shared by every instance), else in this process."""
+    limiter = rate_limiter if rate_limiter is not None else _rate_limiter(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if services is not None:
-            app.state.services = services
-            yield
-            return
-        async with open_services(settings) as opened:
-            app.state.services = opened
-            yield
+        try:
+            if services is not None:
+                app.state.services = services
+                yield
+                return
+            async with open_services(settings) as opened:
+                app.state.services = opened
+                yield
+        finally:
+            if rate_limiter is None and isinstance(limiter, RedisRateLimiter):
+                await limiter.aclose()
 
     app = FastAPI(
         title="livehandoff",
@@ -53,7 +59,7 @@ def create_app(
     )
     if services is not None:
         app.state.services = services
-    app.state.rate_limiter = InMemoryRateLimiter() if rate_limiter is None else rate_limiter
+    app.state.rate_limiter = limiter
     install_error_handlers(app)
     app.include_router(customer_api.router)
     app.include_router(webhooks.router)
@@ -72,6 +78,12 @@ def create_app(
         return JSONResponse({"status": "ok"})
 
     return app
+
+
+def _rate_limiter(settings: Settings) -> RateLimiter:
+    if settings.redis_url:
+        return RedisRateLimiter.from_url(settings.redis_url)
+    return InMemoryRateLimiter()
 
 
 def _install_limits(app: FastAPI, settings: Settings, limiter: RateLimiter) -> None:

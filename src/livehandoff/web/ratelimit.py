@@ -4,9 +4,11 @@ Each key has a bucket holding up to ``per_minute`` tokens, refilled at ``per_min
 request takes one token or is refused with the time until the next one. So a client may burst up to the
 limit, then continues at the limit's pace.
 
-:class:`InMemoryRateLimiter` keeps its buckets in this process: with several instances behind a load
-balancer each instance has its own buckets, and a client spread over N instances gets up to N times the
-limit, until a shared implementation of :class:`RateLimiter` (Redis) exists.
+:class:`InMemoryRateLimiter` keeps its buckets in this process: right for one instance. With several
+instances behind a load balancer, :class:`RedisRateLimiter` keeps them in Redis (``LIVEHANDOFF_REDIS_URL``),
+so a client gets the same budget whichever instances serve it. When Redis cannot be reached the limits
+are not applied (the request goes ahead, and a warning is logged): limits protect the bridge, and losing
+them for a while is better than refusing every customer while Redis is down.
 
 Webhooks from LiveChat and Dialogflow are not limited by client address: each platform sends from a few
 shared addresses, so a per-address budget would throttle every conversation at once. They are
@@ -20,9 +22,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+import redis.asyncio as aioredis
+import structlog
+from redis.exceptions import RedisError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from livehandoff.web.errors import rate_limited_response
+
+log = structlog.get_logger("livehandoff.ratelimit")
 
 CUSTOMER_API_PREFIX = "/v1/"
 _ROUNDING = 1e-9
@@ -89,6 +96,65 @@ class InMemoryRateLimiter:
             if oldest.full_at() > now and len(self._buckets) <= self._max_keys:
                 return
             del self._buckets[key]
+
+
+_TAKE = """
+local now_parts = redis.call('TIME')
+local now = tonumber(now_parts[1]) + tonumber(now_parts[2]) / 1000000
+local capacity = tonumber(ARGV[1])
+local per_second = capacity / 60
+local bucket = redis.call('HMGET', KEYS[1], 'tokens', 'updated')
+local tokens = tonumber(bucket[1]) or capacity
+local updated = tonumber(bucket[2]) or now
+tokens = math.min(capacity, tokens + math.max(0, now - updated) * per_second)
+local wait = 0
+if tokens >= 1 - tonumber(ARGV[2]) then
+  tokens = math.max(tokens - 1, 0)
+else
+  wait = (1 - tokens) / per_second
+end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'updated', tostring(now))
+redis.call('PEXPIRE', KEYS[1], math.ceil((capacity - tokens) * 60000 / capacity) + 1000)
+return tostring(wait)
+"""
+"""One token bucket step, atomic in Redis, on Redis's clock (so instances' clocks need not agree). A bucket
+expires once it would be full again: an absent bucket is a full one. Floats travel as strings: Redis
+turns a Lua number into an integer."""
+
+
+class RedisRateLimiter:
+    """Token buckets in Redis, shared by every instance; the same buckets as :class:`InMemoryRateLimiter`."""
+
+    def __init__(self, client: aioredis.Redis, *, prefix: str = "livehandoff:rate:") -> None:
+        self._client = client
+        self._prefix = prefix
+        self._take = client.register_script(_TAKE)
+        self._warned_at = float("-inf")
+
+    @classmethod
+    def from_url(cls, url: str) -> RedisRateLimiter:
+        """A limiter on the Redis at ``url``; a slow Redis costs a request at most half a second."""
+        return cls(aioredis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5))
+
+    async def acquire(self, key: str, per_minute: int) -> float:
+        if per_minute <= 0:
+            return 0.0
+        try:
+            wait = await self._take(keys=[self._prefix + key], args=[per_minute, _ROUNDING])
+        except (RedisError, OSError) as exc:
+            self._warn(exc)
+            return 0.0
+        return float(wait)
+
+    def _warn(self, exc: Exception) -> None:
+        """Say that limits are off, at most every ten seconds: an outage would otherwise flood the log."""
+        now = time.monotonic()
+        if now - self._warned_at >= 10.0:
+            self._warned_at = now
+            log.warning("rate_limit.redis_unavailable", error=type(exc).__name__, limits="not applied")
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
 
 
 class ClientRateLimit:
