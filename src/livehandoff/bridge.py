@@ -20,11 +20,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import structlog
 
@@ -69,6 +70,7 @@ from livehandoff.ports import (
     ConversationStore,
     CustomerFeed,
     Leases,
+    Meter,
     Outbox,
     Subscription,
     WebhookIntake,
@@ -130,6 +132,19 @@ class BridgeOptions:
     """How long a lease lasts unrenewed: how soon another instance takes over a dead one's work."""
 
 
+class _Unmetered:
+    """A ``Meter`` that keeps nothing, for a bridge built without metrics."""
+
+    def stored(self, conversation: Conversation, events: Iterable[FeedEvent], now: datetime) -> None:
+        return None
+
+    def relayed(self, direction: str, seconds: float) -> None:
+        return None
+
+    def webhook(self, outcome: str) -> None:
+        return None
+
+
 class Bridge:
     """Drives conversations between the bot, the agent desk and the customer's feed."""
 
@@ -146,6 +161,7 @@ class Bridge:
         options: BridgeOptions,
         clock: Clock | None = None,
         retry_delay: Callable[[int, float | None], float] = backoff,
+        meter: Meter | None = None,
     ) -> None:
         self._store = conversations
         self._outbox = outbox
@@ -156,6 +172,7 @@ class Bridge:
         self._options = options
         self._clock = clock or SystemClock()
         self._retry_delay = retry_delay
+        self._meter: Meter = meter or _Unmetered()
         self._locks = KeyedLocks()
         self._leases = LeaseKeeper(leases, self._clock, owner=options.instance, ttl=options.lease_seconds)
         self._deliveries = ConversationWorkers(
@@ -342,18 +359,24 @@ class Bridge:
         answering us; such early events are parked in the store and applied once the chat is saved.
         Checking again after parking closes the gap with a save that happened in between.
         """
+        started = time.perf_counter()
         conversation_id = await self._store.find_by_desk_chat(event.chat_id)
         if conversation_id is None:
             await self._intake.park(event.chat_id, event.key, desk_update_to_json(event))
             conversation_id = await self._store.find_by_desk_chat(event.chat_id)
             if conversation_id is None:
                 log.info("desk_update.parked", chat_id=event.chat_id, kind=type(event).__name__)
+                self._meter.webhook("parked")
                 return False
             with self._about(conversation_id):
                 await self._apply_parked(conversation_id, event.chat_id)
+            self._meter.webhook("accepted")
             return True
         with self._about(conversation_id):
-            return await self._apply_desk_update(conversation_id, event)
+            applied = await self._apply_desk_update(conversation_id, event)
+        if applied and isinstance(event, AgentMessage):
+            self._meter.relayed("agent_message", time.perf_counter() - started)
+        return applied
 
     async def _apply_desk_update(self, conversation_id: str, event: DeskUpdate, *, fill: bool = True) -> bool:
         """Apply one desk update once (its dedupe key is saved with it); False for a duplicate.
@@ -363,10 +386,12 @@ class Bridge:
         """
         if await self._intake.seen(event.key):
             log.info("desk_update.duplicate", key=event.key)
+            self._meter.webhook("duplicate")
             return False
         conversation = await self._store.load(conversation_id)
         if isinstance(event, AgentMessage):
             if conversation.chat is not None and event.agent_id == conversation.chat.customer_id:
+                self._meter.webhook("ignored")
                 return False  # the customer's own message, echoed back
             if fill:
                 for earlier in await self._effects.missing_before(conversation, event):
@@ -380,7 +405,9 @@ class Bridge:
             await self._apply(conversation_id, event, dedupe_key=event.key)
         except DuplicateEvent:  # the same webhook, applied meanwhile by another request or instance
             log.info("desk_update.duplicate", key=event.key)
+            self._meter.webhook("duplicate")
             return False
+        self._meter.webhook("accepted")
         return True
 
     async def _apply_parked(self, conversation_id: str, chat_id: str) -> None:
@@ -418,6 +445,7 @@ class Bridge:
                 log.error("relay.failed_unexpectedly", error=repr(exc))
                 return await self._defer(item, type(exc).__name__, None)
             await self._outbox.finish(item.id)
+            self._meter.relayed("customer_message", (self._clock.now() - item.created_at).total_seconds())
             if item.held:
                 await self._apply(conversation_id, DeskDelivered(item.message_id))
             return 0.0
@@ -503,6 +531,7 @@ class Bridge:
                     continue
             if stored:
                 await self._feed.publish(conversation_id, stored[-1].seq)
+                self._meter.stored(decision.conversation, stored, self._clock.now())
             return conversation, decision
         raise ConcurrentUpdate("too many concurrent changes", conversation_id=conversation_id)
 

@@ -70,6 +70,8 @@ class Settings(BaseSettings):
     """Customer API requests per minute from one client address (0: no limit)."""
     rate_limit_per_conversation: int = Field(default=30, ge=0)
     """Customer messages per minute into one conversation (0: no limit)."""
+    metrics_token: SecretStr = SecretStr("")
+    """Bearer token that opens ``GET /metrics``; empty: the endpoint is off (404)."""
     redis_url: str = ""
     """Redis for the rate limits shared by several instances (``redis://host:6379/0``); empty: per process."""
 

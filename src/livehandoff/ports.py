@@ -6,7 +6,7 @@ real classes (or the emulators), never ``Mock()``.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
@@ -164,6 +164,10 @@ class Outbox(Protocol):
         """Conversations with messages still to route (work to resume after a restart)."""
         ...
 
+    async def backlog(self) -> tuple[int, datetime | None]:
+        """How many messages wait to be routed, and when the oldest was accepted."""
+        ...
+
 
 class WebhookIntake(Protocol):
     """What inbound desk updates need before they are applied: dedupe, and parking until the chat is known."""
@@ -230,6 +234,23 @@ class CustomerFeed(Protocol):
     async def publish(self, conversation_id: str, seq: int) -> None: ...
 
     def subscribe(self, conversation_id: str) -> Subscription: ...
+
+
+class Meter(Protocol):
+    """What the bridge reports for the operator's metrics (``metrics.Metrics``)."""
+
+    def stored(self, conversation: Conversation, events: Iterable[FeedEvent], now: datetime) -> None:
+        """Feed events were stored for ``conversation`` (as it is after the step)."""
+        ...
+
+    def relayed(self, direction: str, seconds: float) -> None:
+        """A message went through: ``customer_message`` (accepted → routed), ``agent_message`` (webhook in →
+        stored)."""
+        ...
+
+    def webhook(self, outcome: str) -> None:
+        """A desk update was ``accepted``, a ``duplicate``, ``parked`` or ``ignored``."""
+        ...
 
 
 class Clock(Protocol):

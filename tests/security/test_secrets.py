@@ -230,7 +230,7 @@ def test_every_secret_setting_is_a_secret_str() -> None:
     named = [
         name for name in Settings.model_fields if any(w in name for w in ("secret", "password", "token"))
     ]
-    assert len(named) == 5
+    assert len(named) == 6
     for name in named:
         assert Settings.model_fields[name].annotation is SecretStr, name
     settings = Settings(livechat_client_secret=CLIENT_SECRET, dialogflow_webhook_token=FULFILLMENT_TOKEN)

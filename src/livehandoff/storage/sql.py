@@ -11,10 +11,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Collection, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, delete, exists, select, update
+from sqlalchemy import Table, delete, exists, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.pool import StaticPool
@@ -206,6 +206,17 @@ class SqlStore:
         query = select(outbox.c.conversation_id).distinct()
         async with self._reading() as connection:
             return [row.conversation_id for row in (await connection.execute(query)).all()]
+
+    async def backlog(self) -> tuple[int, datetime | None]:
+        query = select(func.count(), func.min(outbox.c.created_at))
+        async with self._reading() as connection:
+            row = (await connection.execute(query)).one()
+        oldest = row[1]
+        if isinstance(oldest, str):  # SQLite returns an aggregate of a time column as text
+            oldest = datetime.fromisoformat(oldest)
+        if oldest is not None and oldest.tzinfo is None:
+            oldest = oldest.replace(tzinfo=UTC)
+        return int(row[0]), oldest
 
     # --- WebhookIntake -----------------------------------------------------------------------------
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -15,8 +17,9 @@ from fastapi.staticfiles import StaticFiles
 from livehandoff import __version__
 from livehandoff.config import Settings
 from livehandoff.domain.feed import FeedKind
+from livehandoff.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from livehandoff.web import customer_api, fulfillment, webhooks
-from livehandoff.web.errors import install_error_handlers
+from livehandoff.web.errors import error_response, install_error_handlers
 from livehandoff.web.limits import BodySizeLimit
 from livehandoff.web.ratelimit import ClientRateLimit, InMemoryRateLimiter, RateLimiter, RedisRateLimiter
 from livehandoff.web.schemas import FEED_EVENT, feed_event_name, feed_event_schemas
@@ -72,6 +75,21 @@ def create_app(
     @app.get("/demo", include_in_schema=False)
     async def demo_page() -> FileResponse:
         return FileResponse(STATIC_DIR / "demo.html", media_type="text/html")
+
+    @app.get("/metrics", tags=["operations"], include_in_schema=False)
+    async def metrics(request: Request) -> Response:
+        """Prometheus' text format, for the bearer of ``LIVEHANDOFF_METRICS_TOKEN`` (off when it is empty)."""
+        token = settings.metrics_token.get_secret_value()
+        if not token:
+            return error_response(404, "not_found", "metrics are off: set LIVEHANDOFF_METRICS_TOKEN")
+        scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.encode()):
+            return error_response(401, "unauthorized", "metrics need the bearer token")
+        services: Services = request.app.state.services
+        if services.store is not None:
+            depth, oldest = await services.store.backlog()
+            services.metrics.backlog(depth, oldest, datetime.now(UTC))
+        return Response(services.metrics.render(), media_type=METRICS_CONTENT_TYPE)
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> JSONResponse:

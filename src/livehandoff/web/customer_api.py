@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Query
 from fastapi.responses import JSONResponse, Response, StreamingResponse
+from prometheus_client import Gauge
 
 from livehandoff.bridge import Bridge
 from livehandoff.domain.feed import FeedEvent, FeedKind
@@ -184,24 +185,28 @@ async def stream_events(
             return error_response(400, "bad_request", "Last-Event-ID must be a non-negative integer")
         start = int(last_event_id)
     return StreamingResponse(
-        _sse(services.bridge, conversation.id, start),
+        _sse(services.bridge, conversation.id, start, services.metrics.streams),
         media_type="text/event-stream",
         headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
     )
 
 
-async def _sse(bridge: Bridge, conversation_id: str, after: int) -> AsyncIterator[str]:
+async def _sse(bridge: Bridge, conversation_id: str, after: int, open_streams: Gauge) -> AsyncIterator[str]:
     """Replays from the store, then waits for wake-ups. Subscribing before reading means an event
     stored between the read and the wait still wakes us."""
     yield "retry: 2000\n\n"
-    async with bridge.subscribe(conversation_id) as subscription:
-        while True:
-            events = await bridge.events_after(conversation_id, after, limit=STREAM_PAGE)
-            for event in events:
-                yield _frame(event)
-                after = event.seq
-            if not events and not await subscription.wait(KEEPALIVE_SECONDS):
-                yield ": keep-alive\n\n"
+    open_streams.inc()
+    try:
+        async with bridge.subscribe(conversation_id) as subscription:
+            while True:
+                events = await bridge.events_after(conversation_id, after, limit=STREAM_PAGE)
+                for event in events:
+                    yield _frame(event)
+                    after = event.seq
+                if not events and not await subscription.wait(KEEPALIVE_SECONDS):
+                    yield ": keep-alive\n\n"
+    finally:
+        open_streams.dec()
 
 
 def _frame(event: FeedEvent) -> str:

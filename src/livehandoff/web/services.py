@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 import structlog
@@ -15,7 +15,8 @@ from livehandoff.feed import InMemoryFeed, PostgresFeed
 from livehandoff.integrations.dialogflow import DialogflowCX, DialogflowES, cx_endpoint
 from livehandoff.integrations.dialogflow.credentials import load_credentials
 from livehandoff.integrations.livechat import LiveChatClient, LiveChatDesk, TokenManager, ensure_webhooks
-from livehandoff.ports import BotEngine, CustomerFeed
+from livehandoff.metrics import MeteredTransport, Metrics, service_hosts
+from livehandoff.ports import BotEngine, CustomerFeed, Outbox
 from livehandoff.storage import open_store
 
 log = structlog.get_logger("livehandoff.services")
@@ -29,6 +30,9 @@ class Services:
 
     settings: Settings
     bridge: Bridge
+    metrics: Metrics = field(default_factory=Metrics)
+    store: Outbox | None = None
+    """The outbox, read for the backlog when ``/metrics`` is scraped."""
 
 
 def bot_engine(settings: Settings, http: httpx.AsyncClient) -> BotEngine:
@@ -63,13 +67,15 @@ async def open_services(
     settings: Settings, *, http: httpx.AsyncClient | None = None
 ) -> AsyncIterator[Services]:
     """Open the store, one pooled HTTP client for every outbound call, the adapters and the bridge."""
+    metrics = Metrics()
     async with AsyncExitStack() as stack:
         if http is None:
+            limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
+            transport = MeteredTransport(
+                httpx.AsyncHTTPTransport(limits=limits), metrics, _service_hosts(settings)
+            )
             http = await stack.enter_async_context(
-                httpx.AsyncClient(
-                    timeout=settings.http_timeout_seconds,
-                    limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
-                )
+                httpx.AsyncClient(timeout=settings.http_timeout_seconds, transport=transport)
             )
         store = await open_store(settings.database_url)
         stack.push_async_callback(store.close)
@@ -84,6 +90,7 @@ async def open_services(
             bot=bot_engine(settings, http),
             desk=LiveChatDesk(livechat, tokens=tokens, group_id=settings.livechat_group_id),
             feed=feed,
+            meter=metrics,
             options=BridgeOptions(
                 policy=settings.handoff_policy(),
                 group_id=settings.livechat_group_id,
@@ -104,7 +111,17 @@ async def open_services(
                         owner_client_id=settings.livechat_client_id,
                     )
                     log.info("webhooks.ensured", registered=registered)
-        yield Services(settings=settings, bridge=bridge)
+        yield Services(settings=settings, bridge=bridge, metrics=metrics, store=store)
+
+
+def _service_hosts(settings: Settings) -> dict[str, str]:
+    return service_hosts(
+        {
+            "livechat": settings.livechat_api_url,
+            "livechat_accounts": settings.livechat_accounts_url,
+            "dialogflow": settings.dialogflow_api_endpoint,
+        }
+    )
 
 
 async def _open_feed(settings: Settings, stack: AsyncExitStack, *, postgres: bool) -> CustomerFeed:
