@@ -4,12 +4,14 @@ Design A of reference §10.1: each conversation has its own LiveChat customer id
 created with the ``agent_token`` grant and reused on later handoffs. A customer has at most one chat per
 license (§3), so a returning customer's chat is resumed rather than started again.
 
-A brand-new customer's handoff costs three calls: the token grant, ``update_customer`` (name, e-mail
-and session fields together) and ``start_chat`` carrying the transcript.
+A brand-new customer's handoff costs two round trips: the token grant, then ``update_customer`` (name,
+e-mail and session fields together) beside ``start_chat`` carrying the transcript. A returning customer
+with a cached token costs one: ``update_customer`` beside ``resume_chat``.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 
 import structlog
@@ -55,23 +57,23 @@ class LiveChatDesk:
         credentials = await self._tokens.customer(request.desk_customer_id)
         customer_id = credentials.entity_id
         bound = log.bind(conversation_id=request.conversation_id, customer_id=customer_id)
-        await self._update_customer(customer_id, request)
-        events = translate.transcript_events(request, self._max_event_bytes)
-        group_id = self._group_id if request.group_id is None else request.group_id
-        continuous = request.continuous
-        if request.desk_customer_id is None:
-            chat = await self._start(customer_id, group_id, events, continuous)
-        elif request.desk_chat_id is not None:
-            chat = await self._resume(customer_id, request.desk_chat_id, group_id, events, continuous)
-        else:
-            chat = await self._start_or_resume(customer_id, group_id, events, continuous)
+        updated, opened = await asyncio.gather(
+            self._update_customer(customer_id, request),
+            self._open(customer_id, request),
+            return_exceptions=True,
+        )
+        if isinstance(opened, BaseException):
+            raise opened
+        if isinstance(updated, BaseException):
+            await self._details_after_all(customer_id, request, opened, updated)
+        chat = opened
         bound.info(
             "livechat.chat_opened",
             chat_id=chat.chat_id,
             thread_id=chat.thread_id,
             resumed=chat.resumed,
-            group_id=group_id,
-            transcript_events=len(events),
+            group_id=self._group_id if request.group_id is None else request.group_id,
+            transcript_events=len(chat.event_ids),
         )
         return chat
 
@@ -141,6 +143,31 @@ class LiveChatDesk:
         return translate.agent_name(chat, agent_id)
 
     # --- opening ---------------------------------------------------------------------------------
+
+    async def _open(self, customer_id: str, request: HandoffRequest) -> OpenedChat:
+        events = translate.transcript_events(request, self._max_event_bytes)
+        group_id = self._group_id if request.group_id is None else request.group_id
+        continuous = request.continuous
+        if request.desk_customer_id is None:
+            return await self._start(customer_id, group_id, events, continuous)
+        if request.desk_chat_id is not None:
+            return await self._resume(customer_id, request.desk_chat_id, group_id, events, continuous)
+        return await self._start_or_resume(customer_id, group_id, events, continuous)
+
+    async def _details_after_all(
+        self, customer_id: str, request: HandoffRequest, chat: OpenedChat, failure: BaseException
+    ) -> None:
+        """The chat opened but the customer's details (an e-mail left for an offline team, the agent-only
+        context) did not reach LiveChat beside it. Try once more; if LiveChat still cannot take them, close
+        the chat again and fail the handoff as a whole, rather than leave an agent a chat without them."""
+        if not isinstance(failure, DeskError):
+            raise failure
+        try:
+            await self._update_customer(customer_id, request)
+        except DeskError:
+            log.warning("livechat.customer_update_failed", conversation_id=request.conversation_id)
+            await self.close_chat(customer_id=customer_id, chat_id=chat.chat_id)
+            raise failure from None
 
     async def _update_customer(self, customer_id: str, request: HandoffRequest) -> None:
         """Name, e-mail and session fields in one call; a refusal (say, an e-mail LiveChat finds

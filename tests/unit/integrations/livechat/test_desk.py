@@ -187,12 +187,38 @@ async def test_refused_customer_details_do_not_stop_the_handoff(
 async def test_customer_details_failing_for_an_outage_stop_the_handoff(
     desk: LiveChatDesk, fake: FakeLiveChat
 ) -> None:
+    """The chat opens beside ``update_customer``. When the details cannot reach LiveChat on a second try
+    either, the chat is closed again and the handoff fails as a whole: no agent gets a chat without them
+    (an e-mail left for an offline team, the agent-only context)."""
     fake.customer_actions["update_customer"] = refuse("internal", 500)
+    fake.customer_actions["deactivate_chat"] = answer({})
 
     with pytest.raises(DeskUnavailable):
         await desk.open_chat(handoff())
 
-    assert "start_chat" not in fake.actions
+    assert fake.actions == [
+        "/v2/customer/token",
+        "update_customer",
+        "start_chat",
+        "update_customer",
+        "deactivate_chat",
+    ]
+    assert fake.calls[-1].json() == {"id": CHAT_ID}
+
+
+@pytest.mark.usefixtures("warm")
+async def test_customer_details_that_fail_once_beside_the_chat_are_sent_again(
+    desk: LiveChatDesk, fake: FakeLiveChat
+) -> None:
+    failures = [api_error("internal", 500)]
+    fake.customer_actions["update_customer"] = lambda call, entity: (
+        failures.pop() if failures else httpx.Response(200)
+    )
+
+    chat = await desk.open_chat(handoff())
+
+    assert chat.chat_id == CHAT_ID
+    assert fake.actions == ["/v2/customer/token", "update_customer", "start_chat", "update_customer"]
 
 
 # --- open_chat: a returning customer -----------------------------------------------------------
