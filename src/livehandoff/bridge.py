@@ -565,7 +565,9 @@ class Bridge:
         ``single_instance`` (SQLite, which serves one instance) holds a lease for the whole run and warns
         when another instance holds it: several instances need PostgreSQL.
         """
-        if single_instance and not await self._leases.claim(SINGLE_INSTANCE_LEASE):
+        if single_instance and await self._leases.claim(SINGLE_INSTANCE_LEASE):
+            self._leases.alone()
+        elif single_instance:
             log.error(
                 "instance.not_alone",
                 advice="another instance uses this SQLite database (or one stopped less than "

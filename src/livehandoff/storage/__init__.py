@@ -7,7 +7,14 @@ newest revision and returns a ``SqlStore`` that owns its connection pool until `
 from __future__ import annotations
 
 from livehandoff.ports import Clock
-from livehandoff.storage.engine import create_engine, normalise_url, prepare_location
+from livehandoff.storage.engine import (
+    SqliteWorker,
+    create_engine,
+    is_memory,
+    normalise_url,
+    prepare_location,
+    shared_memory_url,
+)
 from livehandoff.storage.migrate import current_revision, head_revision, upgrade
 from livehandoff.storage.sql import SqlStore
 
@@ -23,11 +30,19 @@ async def open_store(database_url: str, *, schema: str | None = None, clock: Clo
     existing schema instead of the role's default search path. ``clock`` stamps stored events.
     """
     url = normalise_url(database_url)
+    sqlite = url.get_backend_name() == "sqlite"
+    if sqlite and is_memory(url):
+        url = shared_memory_url(url)
     await prepare_location(url)
     engine = create_engine(url, schema=schema)
+    worker = SqliteWorker(url) if sqlite else None
     try:
+        if worker is not None:
+            await worker.open()
         await upgrade(engine)
     except BaseException:
+        if worker is not None:
+            await worker.close()
         await engine.dispose()
         raise
-    return SqlStore(engine, clock=clock)
+    return SqlStore(engine, clock=clock, sqlite=worker)

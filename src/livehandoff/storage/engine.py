@@ -10,6 +10,13 @@ A SQLite file is switched to WAL once, before the engine opens it (``prepare_loc
 stored in the file, and switching it can fail with ``SQLITE_BUSY`` without waiting on the busy timeout
 when another connection opens the file at the same moment, so the switch is retried there, off the
 event loop, instead of on every new connection.
+
+The store's own work on SQLite does not go through aiosqlite: ``SqliteWorker`` runs each unit of work (a
+whole transaction) on one thread of its own with the standard ``sqlite3`` driver. aiosqlite hands every
+cursor call to its thread and back, a dozen thread switches per statement; one switch per transaction
+costs a fraction of that CPU. One thread also means one writer at a time in the process, in order.
+The async engine stays for migrations and health checks. A private in-memory database is a named,
+shared-cache one, so that both see the same database.
 """
 
 from __future__ import annotations
@@ -19,14 +26,18 @@ import functools
 import json
 import sqlite3
 import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import URL, event, make_url
+from sqlalchemy import URL, Engine, event, make_url, text
+from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.pool import NullPool, StaticPool
 
 from livehandoff.errors import ConfigurationError
 
@@ -86,11 +97,20 @@ def create_engine(url: URL, *, schema: str | None = None) -> AsyncEngine:
     return _postgres_engine(url, schema)
 
 
+def shared_memory_url(url: URL) -> URL:
+    """A private in-memory database that several connections of this process can open: a uniquely named
+    one in SQLite's shared cache (it lives while one of them is open)."""
+    name = f"file:livehandoff-{uuid.uuid4().hex}"
+    return url.set(database=name, query={"mode": "memory", "cache": "shared", "uri": "true"})
+
+
 def _sqlite_engine(url: URL) -> AsyncEngine:
     options: dict[str, Any] = {"json_serializer": _json_dumps}
     if is_memory(url):
         # One connection is the database: a second connection would open a second, empty one.
         options["poolclass"] = StaticPool
+    elif url.query.get("mode") == "memory":
+        options["poolclass"] = NullPool  # the store's worker holds the connection that keeps it alive
     engine = create_async_engine(url, **options)
     event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
     event.listen(engine.sync_engine, "begin", _sqlite_on_begin)
@@ -138,6 +158,8 @@ async def prepare_location(url: URL) -> None:
     readers)."""
     if url.get_backend_name() != "sqlite" or is_memory(url) or url.database is None:
         return
+    if url.query.get("mode") == "memory":
+        return
     uri = url.database.startswith("file:")  # a URI filename (``?uri=true``): SQLite resolves it
     if not uri:
         await asyncio.to_thread(Path(url.database).parent.mkdir, parents=True, exist_ok=True)
@@ -160,3 +182,49 @@ def _switch_to_wal(database: str, uri: bool) -> None:
             time.sleep(_WAL_RETRY_PAUSE_S)
     finally:
         connection.close()
+
+
+T = TypeVar("T")
+
+
+class SqliteWorker:
+    """One thread doing all of a SQLite store's work, a whole transaction per hand-over."""
+
+    def __init__(self, url: URL) -> None:
+        self._engine: Engine = create_sync_engine(
+            url.set(drivername="sqlite+pysqlite"),
+            poolclass=StaticPool,  # one connection, only ever used from the one thread
+            connect_args={"check_same_thread": False},
+            json_serializer=_json_dumps,
+        )
+        event.listen(self._engine, "connect", _sqlite_on_connect)
+        event.listen(self._engine, "begin", _sqlite_on_begin)
+        self._writer = self._engine.execution_options(**WRITE_OPTIONS)
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="livehandoff-sqlite")
+        self._closed = False
+
+    async def open(self) -> None:
+        """Connect now (a shared in-memory database lives as long as this connection)."""
+        await self.read(lambda connection: connection.execute(text("SELECT 1")).all())
+
+    async def read(self, work: Callable[[Connection], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._thread, self._read, work)
+
+    async def write(self, work: Callable[[Connection], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._thread, self._write, work)
+
+    def _read(self, work: Callable[[Connection], T]) -> T:
+        with self._engine.connect() as connection:
+            return work(connection)
+
+    def _write(self, work: Callable[[Connection], T]) -> T:
+        with self._writer.begin() as connection:
+            return work(connection)
+
+    async def close(self) -> None:
+        """Close the connection and end the thread; closing again does nothing."""
+        if self._closed:
+            return
+        self._closed = True
+        await asyncio.get_running_loop().run_in_executor(self._thread, self._engine.dispose)
+        self._thread.shutdown(wait=True)

@@ -8,23 +8,21 @@ IMMEDIATE`` (see ``engine.py``). Either way exactly one of two saves from the sa
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Table, delete, exists, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from livehandoff.clock import SystemClock
 from livehandoff.domain.feed import FeedEvent, Payload, payload_data
 from livehandoff.domain.model import Conversation, OutboxItem, State
 from livehandoff.errors import ConcurrentUpdate, ConversationNotFound, DuplicateEvent
 from livehandoff.ports import Clock
-from livehandoff.storage.engine import WRITE_OPTIONS
+from livehandoff.storage.engine import WRITE_OPTIONS, SqliteWorker
 from livehandoff.storage.rows import (
     conversation_from_row,
     conversation_values,
@@ -44,22 +42,22 @@ from livehandoff.storage.tables import (
 )
 from livehandoff.storage.tables import events as feed_events  # ``events`` names the argument of save()
 
+T = TypeVar("T")
+NOTED_CHATS_MAX = 100_000
+
 
 class SqlStore:
     """Conversations with their feeds, the outbox, webhook intake (dedupe keys, parked updates) and leases
     in SQL. Build it with ``open_store``; ``close()`` it."""
 
-    def __init__(self, engine: AsyncEngine, *, clock: Clock | None = None) -> None:
+    def __init__(
+        self, engine: AsyncEngine, *, clock: Clock | None = None, sqlite: SqliteWorker | None = None
+    ) -> None:
         self._engine = engine
         self._writer = engine.execution_options(**WRITE_OPTIONS)
+        self._sqlite = sqlite
         self._clock = clock or SystemClock()
-        # A StaticPool hands the same connection to every caller; one SQLite connection holds one
-        # transaction, so overlapping calls would commit or roll back each other's work. Take turns.
-        self._turns = asyncio.Lock() if isinstance(engine.pool, StaticPool) else None
-        # SQLite has one writer at a time. Left to its busy timeout, many writers of one process poll
-        # the file lock and give up after a few seconds under load ("database is locked"); queueing
-        # them here instead hands the lock on in order, at once.
-        self._writers = asyncio.Lock() if engine.dialect.name == "sqlite" and self._turns is None else None
+        self._noted_chats: set[tuple[str, str]] = set()
 
     @property
     def engine(self) -> AsyncEngine:
@@ -68,6 +66,8 @@ class SqlStore:
 
     async def close(self) -> None:
         """Release the connections (the composition root calls this; it is not part of the ports)."""
+        if self._sqlite is not None:
+            await self._sqlite.close()
         await self._engine.dispose()
 
     # --- ConversationStore -----------------------------------------------------------------------
@@ -83,18 +83,21 @@ class SqlStore:
             "last_seq": 0,
         }
         insert = self._insert(conversations).values(values).on_conflict_do_nothing(index_elements=["id"])
-        async with self._writing() as connection:
-            created = (await connection.execute(insert.returning(conversations.c.id))).first()
+
+        def work(connection: Connection) -> None:
+            created = connection.execute(insert.returning(conversations.c.id)).first()
             if created is None:
                 raise ConcurrentUpdate(
                     f"conversation {conversation.id} already exists", conversation_id=conversation.id
                 )
-            await self._remember_desk_chat(connection, conversation)
+            self._remember_desk_chat(connection, conversation)
+
+        await self._write(work)
+        self._noted(conversation)
 
     async def load(self, conversation_id: str) -> Conversation:
         query = select(conversations).where(conversations.c.id == conversation_id)
-        async with self._reading() as connection:
-            row = (await connection.execute(query)).first()
+        row = await self._read(lambda connection: connection.execute(query).first())
         if row is None:
             raise ConversationNotFound(f"no conversation {conversation_id}", conversation_id=conversation_id)
         return conversation_from_row(row)
@@ -110,19 +113,24 @@ class SqlStore:
     ) -> list[FeedEvent]:
         now = utc(self._clock.now())
         rows = [json_copy(payload_data(payload)) for payload in events]
-        async with self._writing() as connection:
-            last_seq = await self._bump(connection, conversation, expected_version, len(events), now)
+
+        def work(connection: Connection) -> list[FeedEvent]:
+            last_seq = self._bump(connection, conversation, expected_version, len(events), now)
             first = last_seq - len(events) + 1
             stored = [
                 FeedEvent(seq=first + index, payload=payload, created_at=now)
                 for index, payload in enumerate(events)
             ]
-            await self._append(connection, conversation.id, stored, rows)
-            await self._remember_desk_chat(connection, conversation)
+            self._append(connection, conversation.id, stored, rows)
+            self._remember_desk_chat(connection, conversation)
             if dedupe_key is not None:
-                await self._record(connection, conversation.id, dedupe_key, now)
+                self._record(connection, conversation.id, dedupe_key, now)
             if enqueue:
-                await connection.execute(outbox.insert(), [outbox_values(item) for item in enqueue])
+                connection.execute(outbox.insert(), [outbox_values(item) for item in enqueue])
+            return stored
+
+        stored = await self._write(work)
+        self._noted(conversation)
         return stored
 
     async def events_after(
@@ -136,14 +144,12 @@ class SqlStore:
             .order_by(feed_events.c.seq)
             .limit(limit)
         )
-        async with self._reading() as connection:
-            rows = (await connection.execute(query)).all()
+        rows = await self._read(lambda connection: connection.execute(query).all())
         return [feed_event_from_row(row) for row in rows]
 
     async def find_by_desk_chat(self, chat_id: str) -> str | None:
         query = select(desk_chats.c.conversation_id).where(desk_chats.c.chat_id == chat_id)
-        async with self._reading() as connection:
-            found: str | None = await connection.scalar(query)
+        found: str | None = await self._read(lambda connection: connection.scalar(query))
         return found
 
     async def find_by_bot_session(self, session: str) -> str | None:
@@ -153,14 +159,13 @@ class SqlStore:
             .order_by(conversations.c.created_at.desc())
             .limit(1)
         )
-        async with self._reading() as connection:
-            found: str | None = await connection.scalar(query)
+        found: str | None = await self._read(lambda connection: connection.scalar(query))
         return found
 
     async def in_state(self, state: State) -> list[str]:
         query = select(conversations.c.id).where(conversations.c.state == state.value)
-        async with self._reading() as connection:
-            return [row.id for row in (await connection.execute(query)).all()]
+        rows = await self._read(lambda connection: connection.execute(query).all())
+        return [row.id for row in rows]
 
     # --- Outbox ----------------------------------------------------------------------------------
 
@@ -168,21 +173,19 @@ class SqlStore:
         query = (
             select(outbox).where(outbox.c.conversation_id == conversation_id).order_by(outbox.c.id).limit(1)
         )
-        async with self._reading() as connection:
-            row = (await connection.execute(query)).first()
+        row = await self._read(lambda connection: connection.execute(query).first())
         return None if row is None else outbox_item_from_row(row)
 
     async def queued(self, conversation_id: str) -> list[OutboxItem]:
         query = select(outbox).where(outbox.c.conversation_id == conversation_id).order_by(outbox.c.id)
-        async with self._reading() as connection:
-            return [outbox_item_from_row(row) for row in (await connection.execute(query)).all()]
+        rows = await self._read(lambda connection: connection.execute(query).all())
+        return [outbox_item_from_row(row) for row in rows]
 
     async def mark_held(self, item_ids: Collection[int]) -> None:
         if not item_ids:
             return
         statement = update(outbox).where(outbox.c.id.in_(list(item_ids))).values(held=True)
-        async with self._writing() as connection:
-            await connection.execute(statement)
+        await self._write(lambda connection: connection.execute(statement))
 
     async def reschedule(self, item_id: int, *, attempts: int, next_attempt_at: datetime, error: str) -> None:
         statement = (
@@ -190,27 +193,24 @@ class SqlStore:
             .where(outbox.c.id == item_id)
             .values(attempts=attempts, next_attempt_at=utc(next_attempt_at), last_error=error[:500])
         )
-        async with self._writing() as connection:
-            await connection.execute(statement)
+        await self._write(lambda connection: connection.execute(statement))
 
     async def mark_started(self, item_id: int) -> None:
         statement = update(outbox).where(outbox.c.id == item_id).values(started_at=utc(self._clock.now()))
-        async with self._writing() as connection:
-            await connection.execute(statement)
+        await self._write(lambda connection: connection.execute(statement))
 
     async def finish(self, item_id: int) -> None:
-        async with self._writing() as connection:
-            await connection.execute(delete(outbox).where(outbox.c.id == item_id))
+        statement = delete(outbox).where(outbox.c.id == item_id)
+        await self._write(lambda connection: connection.execute(statement))
 
     async def pending_conversations(self) -> list[str]:
         query = select(outbox.c.conversation_id).distinct()
-        async with self._reading() as connection:
-            return [row.conversation_id for row in (await connection.execute(query)).all()]
+        rows = await self._read(lambda connection: connection.execute(query).all())
+        return [row.conversation_id for row in rows]
 
     async def backlog(self) -> tuple[int, datetime | None]:
         query = select(func.count(), func.min(outbox.c.created_at))
-        async with self._reading() as connection:
-            row = (await connection.execute(query)).one()
+        row = await self._read(lambda connection: connection.execute(query).one())
         oldest = row[1]
         if isinstance(oldest, str):  # SQLite returns an aggregate of a time column as text
             oldest = datetime.fromisoformat(oldest)
@@ -222,8 +222,7 @@ class SqlStore:
 
     async def seen(self, dedupe_key: str) -> bool:
         query = select(exists().where(processed_events.c.key == dedupe_key))
-        async with self._reading() as connection:
-            return bool(await connection.scalar(query))
+        return bool(await self._read(lambda connection: connection.scalar(query)))
 
     async def park(self, chat_id: str, key: str, data: Mapping[str, Any]) -> None:
         insert = (
@@ -231,8 +230,7 @@ class SqlStore:
             .values(key=key, chat_id=chat_id, data=json_copy(data), parked_at=utc(self._clock.now()))
             .on_conflict_do_nothing(index_elements=["key"])
         )
-        async with self._writing() as connection:
-            await connection.execute(insert)
+        await self._write(lambda connection: connection.execute(insert))
 
     async def unpark(self, chat_id: str) -> list[dict[str, Any]]:
         query = (
@@ -240,12 +238,15 @@ class SqlStore:
             .where(parked_desk_events.c.chat_id == chat_id)
             .order_by(parked_desk_events.c.id)
         )
-        async with self._writing() as connection:
-            rows = (await connection.execute(query)).all()
+
+        def work(connection: Connection) -> list[dict[str, Any]]:
+            rows = connection.execute(query).all()
             if rows:
                 ids = [row.id for row in rows]
-                await connection.execute(delete(parked_desk_events).where(parked_desk_events.c.id.in_(ids)))
-        return [dict(row.data) for row in rows]
+                connection.execute(delete(parked_desk_events).where(parked_desk_events.c.id.in_(ids)))
+            return [dict(row.data) for row in rows]
+
+        return await self._write(work)
 
     # --- Leases ------------------------------------------------------------------------------------
 
@@ -258,8 +259,7 @@ class SqlStore:
             set_={"owner": insert.excluded.owner, "expires_at": insert.excluded.expires_at},
             where=(leases.c.expires_at <= utc(now)) | (leases.c.owner == owner),
         ).returning(leases.c.key)
-        async with self._writing() as connection:
-            return (await connection.execute(claim)).first() is not None
+        return await self._write(lambda connection: connection.execute(claim).first() is not None)
 
     async def renew(self, owner: str, keys: Collection[str], *, until: datetime) -> set[str]:
         if not keys:
@@ -270,27 +270,25 @@ class SqlStore:
             .values(expires_at=utc(until))
             .returning(leases.c.key)
         )
-        async with self._writing() as connection:
-            return {row.key for row in (await connection.execute(statement)).all()}
+        rows = await self._write(lambda connection: connection.execute(statement).all())
+        return {row.key for row in rows}
 
     async def release(self, owner: str, keys: Collection[str]) -> None:
         if not keys:
             return
         statement = delete(leases).where(leases.c.owner == owner, leases.c.key.in_(list(keys)))
-        async with self._writing() as connection:
-            await connection.execute(statement)
+        await self._write(lambda connection: connection.execute(statement))
 
     async def holder(self, key: str, *, now: datetime) -> str | None:
         query = select(leases.c.owner).where(leases.c.key == key, leases.c.expires_at > utc(now))
-        async with self._reading() as connection:
-            owner: str | None = await connection.scalar(query)
+        owner: str | None = await self._read(lambda connection: connection.scalar(query))
         return owner
 
     # --- the steps of a save ---------------------------------------------------------------------
 
-    async def _bump(
+    def _bump(
         self,
-        connection: AsyncConnection,
+        connection: Connection,
         conversation: Conversation,
         expected_version: int,
         count: int,
@@ -308,10 +306,10 @@ class SqlStore:
             )
             .returning(conversations.c.last_seq)
         )
-        last_seq: int | None = (await connection.execute(statement)).scalar()
+        last_seq: int | None = connection.execute(statement).scalar()
         if last_seq is not None:
             return last_seq
-        present = await connection.scalar(select(exists().where(conversations.c.id == conversation.id)))
+        present = connection.scalar(select(exists().where(conversations.c.id == conversation.id)))
         if present:
             raise ConcurrentUpdate(
                 f"conversation {conversation.id} is no longer at version {expected_version}",
@@ -319,9 +317,9 @@ class SqlStore:
             )
         raise ConversationNotFound(f"no conversation {conversation.id}", conversation_id=conversation.id)
 
-    async def _append(
+    def _append(
         self,
-        connection: AsyncConnection,
+        connection: Connection,
         conversation_id: str,
         stored: list[FeedEvent],
         data: list[dict[str, Any]],
@@ -338,23 +336,23 @@ class SqlStore:
             }
             for event, values in zip(stored, data, strict=True)
         ]
-        await connection.execute(feed_events.insert(), rows)
+        connection.execute(feed_events.insert(), rows)
 
-    async def _remember_desk_chat(self, connection: AsyncConnection, conversation: Conversation) -> None:
-        if conversation.chat is None:
+    def _remember_desk_chat(self, connection: Connection, conversation: Conversation) -> None:
+        """Note which conversation a desk chat belongs to; a pair this process has noted is not written
+        again (the write is idempotent, so a pair noted by another process costs one extra write)."""
+        if conversation.chat is None or (conversation.chat.chat_id, conversation.id) in self._noted_chats:
             return
         upsert = self._insert(desk_chats).values(
             chat_id=conversation.chat.chat_id, conversation_id=conversation.id
         )
-        await connection.execute(
+        connection.execute(
             upsert.on_conflict_do_update(
                 index_elements=["chat_id"], set_={"conversation_id": upsert.excluded.conversation_id}
             )
         )
 
-    async def _record(
-        self, connection: AsyncConnection, conversation_id: str, key: str, now: datetime
-    ) -> None:
+    def _record(self, connection: Connection, conversation_id: str, key: str, now: datetime) -> None:
         """Record the dedupe key; an existing one aborts the whole save (the transaction rolls back)."""
         insert = (
             self._insert(processed_events)
@@ -362,7 +360,7 @@ class SqlStore:
             .on_conflict_do_nothing(index_elements=["key"])
             .returning(processed_events.c.key)
         )
-        if (await connection.execute(insert)).first() is None:
+        if connection.execute(insert).first() is None:
             raise DuplicateEvent(f"event {key} was already processed", conversation_id=conversation_id)
 
     # --- plumbing --------------------------------------------------------------------------------
@@ -373,28 +371,24 @@ class SqlStore:
             return postgresql.insert(table)
         return sqlite.insert(table)
 
-    @contextlib.asynccontextmanager
-    async def _taking_turns(self) -> AsyncIterator[None]:
-        if self._turns is None:
-            yield
-            return
-        async with self._turns:
-            yield
+    def _noted(self, conversation: Conversation) -> None:
+        """After a committed write: its desk chat is in ``desk_chats``."""
+        if conversation.chat is not None:
+            if len(self._noted_chats) >= NOTED_CHATS_MAX:
+                self._noted_chats.clear()
+            self._noted_chats.add((conversation.chat.chat_id, conversation.id))
 
-    @contextlib.asynccontextmanager
-    async def _reading(self) -> AsyncIterator[AsyncConnection]:
-        async with self._taking_turns(), self._engine.connect() as connection:
-            yield connection
+    async def _read(self, work: Callable[[Connection], T]) -> T:
+        """Run ``work`` in one read transaction: one hop to SQLite's thread, or one ``run_sync`` on
+        PostgreSQL (asyncpg underneath, no thread)."""
+        if self._sqlite is not None:
+            return await self._sqlite.read(work)
+        async with self._engine.connect() as connection:
+            return await connection.run_sync(work)
 
-    @contextlib.asynccontextmanager
-    async def _writing(self) -> AsyncIterator[AsyncConnection]:
-        async with self._taking_turns(), self._one_writer(), self._writer.begin() as connection:
-            yield connection
-
-    @contextlib.asynccontextmanager
-    async def _one_writer(self) -> AsyncIterator[None]:
-        if self._writers is None:
-            yield
-            return
-        async with self._writers:
-            yield
+    async def _write(self, work: Callable[[Connection], T]) -> T:
+        """Run ``work`` in one write transaction (``BEGIN IMMEDIATE`` on SQLite), committed at its end."""
+        if self._sqlite is not None:
+            return await self._sqlite.write(work)
+        async with self._writer.begin() as connection:
+            return await connection.run_sync(work)
