@@ -239,7 +239,12 @@ class Bridge:
         return conversation
 
     async def post_customer_message(
-        self, conversation_id: str, text: str, *, idempotency_key: str | None = None
+        self,
+        conversation_id: str,
+        text: str,
+        *,
+        idempotency_key: str | None = None,
+        known: Conversation | None = None,
     ) -> PostedMessage:
         """Store the customer's message with its outbox row, then route it in the background.
 
@@ -255,7 +260,9 @@ class Bridge:
             dedupe_key = f"customer-post:{message_id}"
         with self._about(conversation_id):
             try:
-                await self._apply(conversation_id, CustomerSaid(message_id, text), dedupe_key=dedupe_key)
+                await self._apply(
+                    conversation_id, CustomerSaid(message_id, text), dedupe_key=dedupe_key, known=known
+                )
             except DuplicateEvent:  # the store already holds this post: nothing was saved again
                 return PostedMessage(message_id, replayed=True)
             await self._tell_held(conversation_id)
@@ -417,6 +424,10 @@ class Bridge:
     # --- the loop ----------------------------------------------------------------------------
 
     async def _has_queued(self, conversation_id: str) -> bool:
+        """Whether a message waits that another instance accepted while this one held the lease (alone,
+        there is no other instance: this one's own posts wake its worker)."""
+        if self._leases.is_alone:
+            return False
         return await self._outbox.next_item(conversation_id) is not None
 
     async def _route_next(self, conversation_id: str) -> float | None:
@@ -477,16 +488,29 @@ class Bridge:
             await self._apply(conversation_id, DeskDeliveryDeferred(item.message_id))
         await self._outbox.mark_held([item.id for item in waiting if item.id is not None])
 
-    async def _apply(self, conversation_id: str, happened: Input, *, dedupe_key: str | None = None) -> None:
+    async def _apply(
+        self,
+        conversation_id: str,
+        happened: Input,
+        *,
+        dedupe_key: str | None = None,
+        known: Conversation | None = None,
+    ) -> None:
         """Decide on ``happened`` and on every input its commands produce: one step each, every step saved
-        before its commands run."""
+        before its commands run.
+
+        ``known`` is the conversation as the caller last read it; each step hands the conversation it saved
+        to the next one. A step decides on that without reading it again; the save's version check finds
+        out if it was stale (and a decision that saves nothing is always made on a fresh read).
+        """
         pending: list[Input] = [happened]
         while pending:
-            step = await self._step(conversation_id, pending.pop(0), dedupe_key)
+            step = await self._step(conversation_id, pending.pop(0), dedupe_key, known)
             dedupe_key = None
             if step is None:
+                known = None
                 continue
-            conversation, decision = step
+            conversation, decision, known = step
             if decision.conversation.state is not conversation.state:
                 log.info(
                     "conversation.state_changed",
@@ -504,20 +528,25 @@ class Bridge:
                     pending.append(outcome)
 
     async def _step(
-        self, conversation_id: str, happened: Input, dedupe_key: str | None
-    ) -> tuple[Conversation, Decision] | None:
-        """Load, decide and save one input; the conversation as loaded and the decision saved, or None when
-        the input was ignored. A save that lost a race with another instance is decided again."""
+        self, conversation_id: str, happened: Input, dedupe_key: str | None, known: Conversation | None = None
+    ) -> tuple[Conversation, Decision, Conversation] | None:
+        """Load (unless ``known``), decide and save one input. Returns the conversation decided on, the
+        decision, and the conversation as now stored; None when the input was ignored. A save that lost a
+        race (with another instance, or with a step after ``known`` was read) is decided again."""
         for _ in range(STEP_TRIES):
             async with self._locks.hold(conversation_id):
-                conversation = await self._store.load(conversation_id)
+                fresh = known is None
+                conversation = known if known is not None else await self._store.load(conversation_id)
+                known = None
                 decision = decide(conversation, happened, self._clock.now(), self._options.policy)
+                unchanged = decision.conversation == conversation and not (decision.events or decision.outbox)
+                if not fresh and (decision.ignored is not None or (unchanged and dedupe_key is None)):
+                    continue  # nothing to save would tell whether ``known`` was current: read it
                 if decision.ignored is not None:
                     log.info("conversation.input_ignored", why=decision.ignored)
                     return None
-                unchanged = decision.conversation == conversation and not (decision.events or decision.outbox)
                 if unchanged and dedupe_key is None:
-                    return conversation, decision
+                    return conversation, decision, conversation
                 try:
                     stored = await self._store.save(
                         decision.conversation,
@@ -532,7 +561,12 @@ class Bridge:
             if stored:
                 await self._feed.publish(conversation_id, stored[-1].seq)
                 self._meter.stored(decision.conversation, stored, self._clock.now())
-            return conversation, decision
+            saved = replace(
+                decision.conversation,
+                version=conversation.version + 1,
+                last_seq=conversation.last_seq + len(stored),
+            )
+            return conversation, decision, saved
         raise ConcurrentUpdate("too many concurrent changes", conversation_id=conversation_id)
 
     # --- waiting for an agent ----------------------------------------------------------------

@@ -47,6 +47,10 @@ class LeaseKeeper:
         self._alone = False
         self._renewer: asyncio.Task[None] | None = None
 
+    @property
+    def is_alone(self) -> bool:
+        return self._alone
+
     def alone(self) -> None:
         """This instance is the only one (SQLite, and it holds the instance lease): from now on leases are
         kept in this process only, which saves two writes each time a conversation's work starts."""

@@ -119,7 +119,7 @@ async def post_message(
     if wait > 0:
         return rate_limited_response(wait)
     posted = await services.bridge.post_customer_message(
-        conversation.id, body.text, idempotency_key=idempotency_key
+        conversation.id, body.text, idempotency_key=idempotency_key, known=conversation
     )
     if posted.replayed:
         response.headers["Idempotent-Replayed"] = "true"
