@@ -11,14 +11,16 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 import structlog
 import uvicorn
-from pydantic import ValidationError
 
 from livehandoff import __version__
-from livehandoff.config import Settings
+
+if TYPE_CHECKING:
+    from livehandoff.check import Problem
+    from livehandoff.config import Settings
 
 SHUTDOWN_GRACE_SECONDS = 5
 """Customers' event streams never end by themselves; on shutdown they are closed after this grace period."""
@@ -42,17 +44,30 @@ def configure_logging(level: str) -> None:
     )
 
 
-def _settings() -> Settings:
+def _settings(command: str) -> Settings:
+    """The settings from the environment, or exit status 2 with one line per problem."""
+    from livehandoff.check import InvalidSettings, load_settings
+
     try:
-        return Settings()
-    except ValidationError as exc:
-        raise SystemExit(f"livehandoff: invalid configuration:\n{exc}") from exc
+        return load_settings()
+    except InvalidSettings as exc:
+        _refuse(command, exc.problems)
+
+
+def _refuse(command: str, problems: Sequence[Problem]) -> NoReturn:
+    _tell(command, problems)
+    raise SystemExit(2)
+
+
+def _tell(command: str, problems: Sequence[Problem], *, prefix: str = "") -> None:
+    for problem in problems:
+        print(f"livehandoff {command}: {prefix}{problem}", file=sys.stderr)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from livehandoff.web.app import create_app
 
-    settings = _settings()
+    settings = _settings("serve")
     configure_logging(settings.log_level)
     uvicorn.run(
         create_app(settings),
@@ -66,8 +81,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    settings = _settings()
-    print(json.dumps(settings.redacted(), indent=2))
+    """The configuration with secrets redacted, then one line per warning and per problem."""
+    from livehandoff.check import problems, warnings
+
+    settings = _settings("check")
+    print(json.dumps(settings.redacted(), indent=2), flush=True)
+    _tell("check", warnings(settings), prefix="warning: ")
+    found = problems(settings)
+    if found:
+        _refuse("check", found)
     return 0
 
 
@@ -224,7 +246,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     emulate.set_defaults(run=cmd_emulate)
 
-    check = commands.add_parser("check", help="print the configuration with secrets redacted")
+    check = commands.add_parser(
+        "check", help="check every setting; print the configuration with secrets redacted"
+    )
     check.set_defaults(run=cmd_check)
 
     chaos = commands.add_parser(
