@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from livehandoff.check import Problem
     from livehandoff.config import Settings
 
+DESCRIPTION = "Hand a Dialogflow chatbot conversation to a human agent in LiveChat, and back."
+"""What ``livehandoff --help`` says first; the module docstring is for readers of the code."""
 SHUTDOWN_GRACE_SECONDS = 5
 """Customers' event streams never end by themselves; on shutdown they are closed after this grace period."""
 FaultsT = TypeVar("FaultsT")
@@ -210,7 +212,7 @@ def cmd_emulate(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="livehandoff", description=__doc__)
+    parser = argparse.ArgumentParser(prog="livehandoff", description=DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"livehandoff {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 

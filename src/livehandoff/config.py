@@ -114,6 +114,8 @@ class Settings(BaseSettings):
     http_timeout_seconds: float = Field(default=15.0, gt=0)
     allowed_origins: Names = ()
     """Web origins allowed to call the customer API from a browser (CORS); ``*`` allows any."""
+    demo_page: bool = False
+    """Serve the demo's shop page at ``/demo``: ``livehandoff demo`` turns it on; a deployment has its own."""
     max_body_bytes: int = Field(default=65536, ge=1024)
     """Largest request body of the customer API and the fulfillment webhooks; larger ones get a 413."""
     max_webhook_body_bytes: int = Field(default=1048576, ge=1024)

@@ -218,3 +218,11 @@ async def test_an_invalid_configuration_is_explained_without_quoting_it(
     assert b"errors.pydantic.dev" not in err
     for secret in [*SECRETS.values(), DATABASE_PASSWORD, "cli-secret-pasted-here"]:
         assert secret.encode() not in out + err
+
+
+def test_help_reads_as_plain_text() -> None:
+    from livehandoff.cli import build_parser
+
+    shown = build_parser().format_help()
+    assert "``" not in shown
+    assert "Dialogflow" in shown
