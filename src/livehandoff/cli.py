@@ -7,16 +7,15 @@ import asyncio
 import contextlib
 import dataclasses
 import json
-import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TypeVar
 
-import structlog
 import uvicorn
 
 from livehandoff import __version__
+from livehandoff.logs import configure_logging
 
 if TYPE_CHECKING:
     from livehandoff.check import Problem
@@ -27,23 +26,6 @@ DESCRIPTION = "Hand a Dialogflow chatbot conversation to a human agent in LiveCh
 SHUTDOWN_GRACE_SECONDS = 5
 """Customers' event streams never end by themselves; on shutdown they are closed after this grace period."""
 FaultsT = TypeVar("FaultsT")
-
-
-def configure_logging(level: str) -> None:
-    """Structured logs on stderr, so that stdout stays clean for ``--json`` output."""
-    numeric = logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
-    logging.basicConfig(level=numeric, stream=sys.stderr, format="%(message)s")
-    structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso"),
-            structlog.dev.ConsoleRenderer(colors=False),
-        ],
-        wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
-        cache_logger_on_first_use=True,
-    )
 
 
 def _settings(command: str) -> Settings:
@@ -70,12 +52,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from livehandoff.web.app import create_app
 
     settings = _settings("serve")
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     uvicorn.run(
         create_app(settings),
         host=args.host or settings.host,
         port=args.port or settings.port,
         log_level=settings.log_level.lower(),
+        log_config=None,  # uvicorn's records go through our handler, in our format
         access_log=False,
         timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
     )

@@ -109,6 +109,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     log_level: str = "INFO"
+    log_format: Literal["console", "json"] = "console"
+    """``console``: one readable line per event; ``json``: one JSON object per line, for a log collector."""
     default_language: str = "en"
     max_message_chars: int = Field(default=4096, ge=1, le=16000)
     http_timeout_seconds: float = Field(default=15.0, gt=0)
