@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TypeVar
 
+import structlog
 import uvicorn
 
 from livehandoff import __version__
@@ -23,9 +24,8 @@ if TYPE_CHECKING:
 
 DESCRIPTION = "Hand a Dialogflow chatbot conversation to a human agent in LiveChat, and back."
 """What ``livehandoff --help`` says first; the module docstring is for readers of the code."""
-SHUTDOWN_GRACE_SECONDS = 5
-"""Customers' event streams never end by themselves; on shutdown they are closed after this grace period."""
 FaultsT = TypeVar("FaultsT")
+log = structlog.get_logger("livehandoff.cli")
 
 
 def _settings(command: str) -> Settings:
@@ -49,20 +49,22 @@ def _tell(command: str, problems: Sequence[Problem], *, prefix: str = "") -> Non
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from livehandoff.web.app import create_app
+    """Check the settings (before anything touches the database), say what looks wrong, then serve."""
+    from livehandoff.check import problems, warnings
+    from livehandoff.server import StartupFailed, serve
 
     settings = _settings("serve")
+    found = problems(settings)
+    if found:
+        _refuse("serve", found)
     configure_logging(settings.log_level, settings.log_format)
-    uvicorn.run(
-        create_app(settings),
-        host=args.host or settings.host,
-        port=args.port or settings.port,
-        log_level=settings.log_level.lower(),
-        log_config=None,  # uvicorn's records go through our handler, in our format
-        access_log=False,
-        timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
-    )
-    return 0
+    for warning in warnings(settings):
+        log.warning("settings.warning", variable=warning.variable, problem=warning.message)
+    try:
+        return serve(settings, host=args.host or settings.host, port=args.port or settings.port)
+    except StartupFailed as exc:
+        print(f"livehandoff serve: cannot start: {exc}", file=sys.stderr)
+        return 1
 
 
 def cmd_check(args: argparse.Namespace) -> int:

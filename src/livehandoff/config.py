@@ -6,6 +6,7 @@ This module is the only reader of ``os.environ``. Every setting has the ``LIVEHA
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 from typing import Annotated, Any, Literal, get_args
@@ -116,6 +117,9 @@ class Settings(BaseSettings):
     http_timeout_seconds: float = Field(default=15.0, gt=0)
     allowed_origins: Names = ()
     """Web origins allowed to call the customer API from a browser (CORS); ``*`` allows any."""
+    trusted_proxies: Names = ()
+    """Addresses or networks of the reverse proxies whose ``X-Forwarded-For`` and ``X-Forwarded-Proto`` are
+    believed; empty: none are, and the connection's peer is the client (rate limits count per client)."""
     demo_page: bool = False
     """Serve the demo's shop page at ``/demo``: ``livehandoff demo`` turns it on; a deployment has its own."""
     max_body_bytes: int = Field(default=65536, ge=1024)
@@ -174,7 +178,7 @@ class Settings(BaseSettings):
     livechat_webhook_secret: SecretStr = SecretStr("")
     livechat_register_webhooks: bool = True
 
-    @field_validator("handoff_names", "allowed_origins", mode="before")
+    @field_validator("handoff_names", "allowed_origins", "trusted_proxies", mode="before")
     @classmethod
     def _split_names(cls, value: Any) -> Any:
         return split_list(value) if isinstance(value, str) else value
@@ -218,6 +222,18 @@ class Settings(BaseSettings):
         unknown = sorted(set(value) - set(TRIGGERS))
         if unknown:
             raise ValueError(f"names no trigger {', '.join(unknown)}; the triggers are {', '.join(TRIGGERS)}")
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _addresses(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for entry in value:
+            if entry == "*":
+                raise ValueError("'*' would let every client choose its own address: name the proxies")
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an IP address or network (such as 10.0.0.0/8)") from None
         return value
 
     @model_validator(mode="after")
