@@ -1,4 +1,4 @@
-"""``livehandoff``: serve · demo · emulate livechat|dialogflow · check · chaos."""
+"""``livehandoff``: serve · demo · emulate livechat|dialogflow · check · livechat authorize · chaos."""
 
 from __future__ import annotations
 
@@ -8,14 +8,16 @@ import contextlib
 import dataclasses
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TypeVar
 
+import httpx
 import structlog
 import uvicorn
 
 from livehandoff import __version__
+from livehandoff.integrations.livechat import authorize as authorize_flow
 from livehandoff.logs import configure_logging
 
 if TYPE_CHECKING:
@@ -78,6 +80,30 @@ def cmd_check(args: argparse.Namespace) -> int:
     if found:
         _refuse("check", found)
     return 0
+
+
+def cmd_livechat(args: argparse.Namespace) -> int:
+    """``livechat authorize``: the LiveChat side of a deployment."""
+    from livehandoff import admin
+
+    settings = _settings(f"livechat {args.action}")
+    configure_logging("WARNING", settings.log_format)
+    if args.action == "authorize":
+        missing = admin.needs(settings, "livechat_client_id", "livechat_client_secret")
+        if missing:
+            _refuse("livechat authorize", missing)
+        return asyncio.run(
+            _with_http(
+                settings,
+                lambda http: admin.livechat_authorize(settings, http=http, host=args.host, port=args.port),
+            )
+        )
+    raise AssertionError(f"no livechat command {args.action}")  # pragma: no cover (argparse chose it)
+
+
+async def _with_http(settings: Settings, run: Callable[[httpx.AsyncClient], Awaitable[int]]) -> int:
+    async with httpx.AsyncClient(timeout=settings.http_timeout_seconds) as http:
+        return await run(http)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -237,6 +263,20 @@ def build_parser() -> argparse.ArgumentParser:
         "check", help="check every setting; print the configuration with secrets redacted"
     )
     check.set_defaults(run=cmd_check)
+
+    livechat = commands.add_parser("livechat", help="the LiveChat side of a deployment (docs/deploy.md)")
+    livechat_commands = livechat.add_subparsers(dest="action", required=True)
+    authorize = livechat_commands.add_parser(
+        "authorize", help="authorize the app as an agent and print the refresh token and ids for the settings"
+    )
+    authorize.add_argument("--host", default="127.0.0.1", help="loopback address of the redirect URI")
+    authorize.add_argument(
+        "--port",
+        type=int,
+        default=authorize_flow.DEFAULT_PORT,
+        help="port of the redirect URI (default: %(default)s)",
+    )
+    livechat.set_defaults(run=cmd_livechat)
 
     chaos = commands.add_parser(
         "chaos", help="many conversations under faults and a kill -9, checked (docs/reliability.md)"

@@ -151,7 +151,7 @@ def _livechat(failure: DeskError) -> str:
         )
     if failure.error_type == "limit_reached":
         return str(failure)
-    return f"LiveChat refused a call at start-up ({failure})"
+    return f"LiveChat refused a call ({failure})"
 
 
 def _first_line(failure: Any) -> str:
