@@ -1,4 +1,5 @@
-"""``livehandoff``: serve · demo · emulate livechat|dialogflow · check · livechat authorize · chaos."""
+"""``livehandoff``: serve · demo · emulate livechat|dialogflow · check [--live] · livechat authorize|webhooks
+· chaos."""
 
 from __future__ import annotations
 
@@ -70,20 +71,28 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    """The configuration with secrets redacted, then one line per warning and per problem."""
+    """The configuration with secrets redacted, then one line per warning and per problem; with ``--live``,
+    the settings tried against LiveChat and Dialogflow instead of the configuration."""
     from livehandoff.check import problems, warnings
 
     settings = _settings("check")
-    print(json.dumps(settings.redacted(), indent=2), flush=True)
+    if not args.live:
+        print(json.dumps(settings.redacted(), indent=2), flush=True)
     _tell("check", warnings(settings), prefix="warning: ")
     found = problems(settings)
     if found:
         _refuse("check", found)
-    return 0
+    if not args.live:
+        return 0
+    from livehandoff.admin import check_live
+
+    configure_logging("WARNING", settings.log_format)
+
+    return asyncio.run(_with_http(settings, lambda http: check_live(settings, http=http)))
 
 
 def cmd_livechat(args: argparse.Namespace) -> int:
-    """``livechat authorize``: the LiveChat side of a deployment."""
+    """``livechat authorize`` and ``livechat webhooks``: the LiveChat side of a deployment."""
     from livehandoff import admin
 
     settings = _settings(f"livechat {args.action}")
@@ -98,7 +107,13 @@ def cmd_livechat(args: argparse.Namespace) -> int:
                 lambda http: admin.livechat_authorize(settings, http=http, host=args.host, port=args.port),
             )
         )
-    raise AssertionError(f"no livechat command {args.action}")  # pragma: no cover (argparse chose it)
+    required = ("livechat_client_id", "livechat_client_secret", "livechat_refresh_token")
+    missing = admin.needs(settings, *required)
+    if missing:
+        _refuse("livechat webhooks", missing)
+    return asyncio.run(
+        _with_http(settings, lambda http: admin.webhooks(settings, http=http, prune=args.prune))
+    )
 
 
 async def _with_http(settings: Settings, run: Callable[[httpx.AsyncClient], Awaitable[int]]) -> int:
@@ -262,6 +277,9 @@ def build_parser() -> argparse.ArgumentParser:
     check = commands.add_parser(
         "check", help="check every setting; print the configuration with secrets redacted"
     )
+    check.add_argument(
+        "--live", action="store_true", help="then try the settings against LiveChat and Dialogflow"
+    )
     check.set_defaults(run=cmd_check)
 
     livechat = commands.add_parser("livechat", help="the LiveChat side of a deployment (docs/deploy.md)")
@@ -275,6 +293,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=authorize_flow.DEFAULT_PORT,
         help="port of the redirect URI (default: %(default)s)",
+    )
+    webhooks = livechat_commands.add_parser(
+        "webhooks", help="list this app's webhooks; --prune removes those for URLs other than PUBLIC_URL"
+    )
+    webhooks.add_argument(
+        "--prune", action="store_true", help="unregister the webhooks that deliver elsewhere"
     )
     livechat.set_defaults(run=cmd_livechat)
 
