@@ -118,7 +118,10 @@ def explain(failure: BaseException) -> str | None:
     if isinstance(failure, ConfigurationError):
         return str(failure)
     if isinstance(failure, CommandError):
-        return f"the database could not be migrated ({_first_line(failure)}): check LIVEHANDOFF_DATABASE_URL"
+        return (
+            f"the database could not be migrated ({_first_line(failure)}): check LIVEHANDOFF_DATABASE_URL "
+            "(a database a newer livehandoff migrated needs that version)"
+        )
     if isinstance(failure, SQLAlchemyError | OSError):
         detail = failure.orig if isinstance(failure, DBAPIError) and failure.orig is not None else failure
         return f"the database could not be opened ({_first_line(detail)}): check LIVEHANDOFF_DATABASE_URL"

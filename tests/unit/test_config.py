@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -297,3 +298,16 @@ def test_usable_database_urls(environment: Environment, tmp_path: Path, url: str
 def test_a_problem_reads_as_one_line() -> None:
     assert str(Problem("LIVEHANDOFF_PORT", "must be a number")) == "LIVEHANDOFF_PORT: must be a number"
     assert str(Problem("", "LIVEHANDOFF_X needs LIVEHANDOFF_Y")) == "LIVEHANDOFF_X needs LIVEHANDOFF_Y"
+
+
+def test_the_deploy_guide_names_only_real_settings_and_commands() -> None:
+    from livehandoff.cli import build_parser
+
+    guide = (Path(__file__).parents[2] / "docs" / "deploy.md").read_text(encoding="utf-8")
+    known = {variable(name) for name in Settings.model_fields}
+    named = set(re.findall(r"\b(?:LIVEHANDOFF_[A-Z_]*[A-Z]|GOOGLE_APPLICATION_CREDENTIALS)\b", guide))
+    assert named - known == set()
+    commands = set(re.findall(r"`livehandoff ([a-z -]+)`", guide))
+    assert {"serve", "check --live", "livechat authorize", "livechat webhooks --prune"} <= commands
+    for command in commands:
+        build_parser().parse_args(command.split())
