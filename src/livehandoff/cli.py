@@ -87,7 +87,6 @@ def cmd_check(args: argparse.Namespace) -> int:
     from livehandoff.admin import check_live
 
     configure_logging("WARNING", settings.log_format)
-
     return asyncio.run(_with_http(settings, lambda http: check_live(settings, http=http)))
 
 
