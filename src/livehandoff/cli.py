@@ -1,4 +1,5 @@
-"""``livehandoff``: serve · demo · emulate livechat|dialogflow · check · chaos."""
+"""``livehandoff``: serve · demo · emulate livechat|dialogflow · check [--live] · livechat authorize|webhooks
+· chaos."""
 
 from __future__ import annotations
 
@@ -7,68 +8,116 @@ import asyncio
 import contextlib
 import dataclasses
 import json
-import logging
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, NoReturn, TypeVar
 
+import httpx
 import structlog
 import uvicorn
-from pydantic import ValidationError
 
 from livehandoff import __version__
-from livehandoff.config import Settings
+from livehandoff.integrations.livechat import authorize as authorize_flow
+from livehandoff.logs import configure_logging
 
-SHUTDOWN_GRACE_SECONDS = 5
-"""Customers' event streams never end by themselves; on shutdown they are closed after this grace period."""
+if TYPE_CHECKING:
+    from livehandoff.check import Problem
+    from livehandoff.config import Settings
+
+DESCRIPTION = "Hand a Dialogflow chatbot conversation to a human agent in LiveChat, and back."
+"""What ``livehandoff --help`` says first; the module docstring is for readers of the code."""
 FaultsT = TypeVar("FaultsT")
+log = structlog.get_logger("livehandoff.cli")
 
 
-def configure_logging(level: str) -> None:
-    """Structured logs on stderr, so that stdout stays clean for ``--json`` output."""
-    numeric = logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
-    logging.basicConfig(level=numeric, stream=sys.stderr, format="%(message)s")
-    structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso"),
-            structlog.dev.ConsoleRenderer(colors=False),
-        ],
-        wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
-        cache_logger_on_first_use=True,
-    )
+def _settings(command: str) -> Settings:
+    """The settings from the environment, or exit status 2 with one line per problem."""
+    from livehandoff.check import InvalidSettings, load_settings
 
-
-def _settings() -> Settings:
     try:
-        return Settings()
-    except ValidationError as exc:
-        raise SystemExit(f"livehandoff: invalid configuration:\n{exc}") from exc
+        return load_settings()
+    except InvalidSettings as exc:
+        _refuse(command, exc.problems)
+
+
+def _refuse(command: str, problems: Sequence[Problem]) -> NoReturn:
+    _tell(command, problems)
+    raise SystemExit(2)
+
+
+def _tell(command: str, problems: Sequence[Problem], *, prefix: str = "") -> None:
+    for problem in problems:
+        print(f"livehandoff {command}: {prefix}{problem}", file=sys.stderr)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from livehandoff.web.app import create_app
+    """Check the settings (before anything touches the database), say what looks wrong, then serve."""
+    from livehandoff.check import problems, warnings
+    from livehandoff.server import StartupFailed, serve
 
-    settings = _settings()
-    configure_logging(settings.log_level)
-    uvicorn.run(
-        create_app(settings),
-        host=args.host or settings.host,
-        port=args.port or settings.port,
-        log_level=settings.log_level.lower(),
-        access_log=False,
-        timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
-    )
-    return 0
+    settings = _settings("serve")
+    found = problems(settings)
+    if found:
+        _refuse("serve", found)
+    configure_logging(settings.log_level, settings.log_format)
+    for warning in warnings(settings):
+        log.warning("settings.warning", variable=warning.variable, problem=warning.message)
+    try:
+        return serve(settings, host=args.host or settings.host, port=args.port or settings.port)
+    except StartupFailed as exc:
+        print(f"livehandoff serve: cannot start: {exc}", file=sys.stderr)
+        return 1
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    settings = _settings()
-    print(json.dumps(settings.redacted(), indent=2))
-    return 0
+    """The configuration with secrets redacted, then one line per warning and per problem; with ``--live``,
+    the settings tried against LiveChat and Dialogflow instead of the configuration."""
+    from livehandoff.check import problems, warnings
+
+    settings = _settings("check")
+    if not args.live:
+        print(json.dumps(settings.redacted(), indent=2), flush=True)
+    _tell("check", warnings(settings), prefix="warning: ")
+    found = problems(settings)
+    if found:
+        _refuse("check", found)
+    if not args.live:
+        return 0
+    from livehandoff.admin import check_live
+
+    configure_logging("WARNING", settings.log_format)
+    return asyncio.run(_with_http(settings, lambda http: check_live(settings, http=http)))
+
+
+def cmd_livechat(args: argparse.Namespace) -> int:
+    """``livechat authorize`` and ``livechat webhooks``: the LiveChat side of a deployment."""
+    from livehandoff import admin
+
+    settings = _settings(f"livechat {args.action}")
+    configure_logging("WARNING", settings.log_format)
+    if args.action == "authorize":
+        missing = admin.needs(settings, "livechat_client_id", "livechat_client_secret")
+        if missing:
+            _refuse("livechat authorize", missing)
+        return asyncio.run(
+            _with_http(
+                settings,
+                lambda http: admin.livechat_authorize(settings, http=http, host=args.host, port=args.port),
+            )
+        )
+    required = ("livechat_client_id", "livechat_client_secret", "livechat_refresh_token")
+    missing = admin.needs(settings, *required)
+    if missing:
+        _refuse("livechat webhooks", missing)
+    return asyncio.run(
+        _with_http(settings, lambda http: admin.webhooks(settings, http=http, prune=args.prune))
+    )
+
+
+async def _with_http(settings: Settings, run: Callable[[httpx.AsyncClient], Awaitable[int]]) -> int:
+    async with httpx.AsyncClient(timeout=settings.http_timeout_seconds) as http:
+        return await run(http)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -188,7 +237,7 @@ def cmd_emulate(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="livehandoff", description=__doc__)
+    parser = argparse.ArgumentParser(prog="livehandoff", description=DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"livehandoff {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -224,8 +273,33 @@ def build_parser() -> argparse.ArgumentParser:
     )
     emulate.set_defaults(run=cmd_emulate)
 
-    check = commands.add_parser("check", help="print the configuration with secrets redacted")
+    check = commands.add_parser(
+        "check", help="check every setting; print the configuration with secrets redacted"
+    )
+    check.add_argument(
+        "--live", action="store_true", help="then try the settings against LiveChat and Dialogflow"
+    )
     check.set_defaults(run=cmd_check)
+
+    livechat = commands.add_parser("livechat", help="the LiveChat side of a deployment (docs/deploy.md)")
+    livechat_commands = livechat.add_subparsers(dest="action", required=True)
+    authorize = livechat_commands.add_parser(
+        "authorize", help="authorize the app as an agent and print the refresh token and ids for the settings"
+    )
+    authorize.add_argument("--host", default="127.0.0.1", help="loopback address of the redirect URI")
+    authorize.add_argument(
+        "--port",
+        type=int,
+        default=authorize_flow.DEFAULT_PORT,
+        help="port of the redirect URI (default: %(default)s)",
+    )
+    webhooks = livechat_commands.add_parser(
+        "webhooks", help="list this app's webhooks; --prune removes those for URLs other than PUBLIC_URL"
+    )
+    webhooks.add_argument(
+        "--prune", action="store_true", help="unregister the webhooks that deliver elsewhere"
+    )
+    livechat.set_defaults(run=cmd_livechat)
 
     chaos = commands.add_parser(
         "chaos", help="many conversations under faults and a kill -9, checked (docs/reliability.md)"

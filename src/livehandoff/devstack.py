@@ -189,6 +189,7 @@ def _settings(
         "dialogflow_api_endpoint": dialogflow_url,
         "dialogflow_project_id": DEMO_PROJECT,
         "google_application_credentials": "",
+        "demo_page": True,
         **overrides,
     }
     return Settings(**values)

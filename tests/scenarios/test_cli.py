@@ -63,34 +63,101 @@ async def test_demo_json_prints_the_urls_and_credentials_first(tmp_path: Path) -
     assert process.returncode == 0
 
 
-async def test_check_prints_the_configuration_without_secrets() -> None:
-    env = {
-        **os.environ,
-        "LIVEHANDOFF_LIVECHAT_CLIENT_SECRET": "very-secret-value",
-        "LIVEHANDOFF_LIVECHAT_WEBHOOK_SECRET": "another-secret",
+def environment(**variables: str) -> dict[str, str]:
+    """This process's environment without livehandoff's settings, plus ``variables``."""
+    kept = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith("LIVEHANDOFF_") and name != "GOOGLE_APPLICATION_CREDENTIALS"
     }
+    return {**kept, **variables}
+
+
+async def run_cli(*args: str, env: dict[str, str], cwd: Path | None = None) -> tuple[int, bytes, bytes]:
     process = await asyncio.create_subprocess_exec(
-        *CLI, "check", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env
+        *CLI, *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env, cwd=cwd
     )
     out, err = await asyncio.wait_for(process.communicate(), timeout=60)
-    assert process.returncode == 0, err
+    assert process.returncode is not None
+    return process.returncode, out, err
+
+
+async def test_check_prints_the_configuration_without_secrets(tmp_path: Path) -> None:
+    env = environment(
+        LIVEHANDOFF_LIVECHAT_CLIENT_ID="5a1b8c0d2e3f4a5b6c7d8e9f0a1b2c3d",
+        LIVEHANDOFF_LIVECHAT_CLIENT_SECRET="very-secret-value",
+        LIVEHANDOFF_LIVECHAT_REFRESH_TOKEN="refresh-secret-value",
+        LIVEHANDOFF_LIVECHAT_WEBHOOK_SECRET="another-secret",
+    )
+    code, out, err = await run_cli("check", env=env, cwd=tmp_path)
+    assert code == 0, err
     assert b"very-secret-value" not in out + err
     assert b"another-secret" not in out + err
     shown = json.loads(out)
     assert shown["livechat_client_secret"] == "**********"
-    assert shown["livechat_refresh_token"] == ""
+    assert shown["livechat_refresh_token"] == "**********"
+    assert shown["dialogflow_webhook_token"] == ""
 
 
-async def test_invalid_configuration_is_refused_with_a_message() -> None:
-    env = {**os.environ, "LIVEHANDOFF_PORT": "not-a-port"}
-    process = await asyncio.create_subprocess_exec(
-        *CLI, "check", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env
+async def test_comma_separated_settings_start_check(tmp_path: Path) -> None:
+    """They used to end in a 44-line traceback: pydantic-settings read lists and maps only as JSON."""
+    env = environment(
+        **REQUIRED,
+        **SECRETS,
+        LIVEHANDOFF_ALLOWED_ORIGINS="https://shop.example.com,https://www.example.com",
+        LIVEHANDOFF_HANDOFF_NAMES="handoff",
+        LIVEHANDOFF_HANDOFF_GROUPS="fallbacks=2,bot_error=3",
+        LIVEHANDOFF_LIVECHAT_GROUP_NAMES='{"billing": 4}',
     )
-    _, err = await asyncio.wait_for(process.communicate(), timeout=60)
-    assert process.returncode != 0
-    assert b"port" in err
+    code, out, err = await run_cli("check", env=env, cwd=tmp_path)
+    assert code == 0, err
+    shown = json.loads(out)
+    assert shown["allowed_origins"] == ["https://shop.example.com", "https://www.example.com"]
+    assert shown["handoff_names"] == ["handoff"]
+    assert shown["handoff_groups"] == {"fallbacks": 2, "bot_error": 3}
+    assert shown["livechat_group_names"] == {"billing": 4}
 
 
+async def test_invalid_settings_are_one_line_each_and_exit_2(tmp_path: Path) -> None:
+    env = environment(
+        LIVEHANDOFF_PORT="not-a-port",
+        LIVEHANDOFF_PUBLIC_URL="livehandoff.example.com",
+        LIVEHANDOFF_HANDOFF_GROUPS="billing=2",
+    )
+    code, out, err = await run_cli("check", env=env, cwd=tmp_path)
+    assert code == 2
+    assert out == b""
+    assert err.decode().splitlines() == [
+        "livehandoff check: LIVEHANDOFF_PUBLIC_URL: must be an http:// or https:// URL such as "
+        "https://livehandoff.example.com",
+        "livehandoff check: LIVEHANDOFF_PORT: Input should be a valid integer, unable to parse string as an "
+        "integer",
+        "livehandoff check: LIVEHANDOFF_HANDOFF_GROUPS: names no trigger billing; the triggers are "
+        "live_agent_handoff, payload, intent_name, fallbacks, bot_error, left_email",
+    ]
+
+
+async def test_missing_credentials_are_problems_and_warnings_are_told(tmp_path: Path) -> None:
+    code, out, err = await run_cli("check", env=environment(), cwd=tmp_path)
+    assert code == 2
+    assert json.loads(out)["public_url"] == "http://127.0.0.1:8000"
+    lines = err.decode().splitlines()
+    assert lines[0].startswith(
+        "livehandoff check: warning: LIVEHANDOFF_PUBLIC_URL: http://127.0.0.1:8000 is a loopback"
+    )
+    assert [line.split(": ")[1] for line in lines[2:]] == [
+        "LIVEHANDOFF_LIVECHAT_CLIENT_ID",
+        "LIVEHANDOFF_LIVECHAT_CLIENT_SECRET",
+        "LIVEHANDOFF_LIVECHAT_REFRESH_TOKEN",
+        "LIVEHANDOFF_LIVECHAT_WEBHOOK_SECRET",
+    ]
+    assert b"Traceback" not in err
+
+
+REQUIRED = {
+    "LIVEHANDOFF_LIVECHAT_CLIENT_ID": "5a1b8c0d2e3f4a5b6c7d8e9f0a1b2c3d",
+    "LIVEHANDOFF_PUBLIC_URL": "https://livehandoff.example.com",
+}
 SECRETS = {
     "LIVEHANDOFF_LIVECHAT_CLIENT_SECRET": "cli-client-secret-4e7a",
     "LIVEHANDOFF_LIVECHAT_REFRESH_TOKEN": "cli-refresh-token-9b1c",
@@ -102,18 +169,13 @@ DATABASE_PASSWORD = "cli-database-password-8f2d"
 
 
 async def check(**extra: str) -> tuple[int, bytes, bytes]:
-    env = {
-        **os.environ,
+    env = environment(
+        **REQUIRED,
         **SECRETS,
-        "LIVEHANDOFF_DATABASE_URL": f"postgresql+asyncpg://bridge:{DATABASE_PASSWORD}@db.internal/livehandoff",
+        LIVEHANDOFF_DATABASE_URL=f"postgresql+asyncpg://bridge:{DATABASE_PASSWORD}@db.internal/livehandoff",
         **extra,
-    }
-    process = await asyncio.create_subprocess_exec(
-        *CLI, "check", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env
     )
-    out, err = await asyncio.wait_for(process.communicate(), timeout=60)
-    assert process.returncode is not None
-    return process.returncode, out, err
+    return await run_cli("check", env=env)
 
 
 async def test_check_shows_no_secret_and_no_database_password() -> None:
@@ -131,8 +193,17 @@ async def test_check_shows_no_secret_and_no_database_password() -> None:
     ("variable", "value", "named"),
     [
         ("LIVEHANDOFF_DIALOGFLOW_EDITION", "cx", b"LIVEHANDOFF_DIALOGFLOW_AGENT_ID"),
-        ("LIVEHANDOFF_PORT", "not-a-port", b"port"),
-        ("LIVEHANDOFF_HANDOFF_GROUPS", '{"billing": "cli-secret-pasted-here"}', b"handoff_groups"),
+        ("LIVEHANDOFF_PORT", "not-a-port", b"LIVEHANDOFF_PORT"),
+        (
+            "LIVEHANDOFF_HANDOFF_GROUPS",
+            '{"fallbacks": "cli-secret-pasted-here"}',
+            b"LIVEHANDOFF_HANDOFF_GROUPS",
+        ),
+        (
+            "LIVEHANDOFF_LIVECHAT_GROUP_NAMES",
+            "billing=cli-secret-pasted-here",
+            b"LIVEHANDOFF_LIVECHAT_GROUP_NAMES",
+        ),
     ],
 )
 async def test_an_invalid_configuration_is_explained_without_quoting_it(
@@ -140,8 +211,18 @@ async def test_an_invalid_configuration_is_explained_without_quoting_it(
 ) -> None:
     """Pydantic quotes the input of a failed check; for a check of the whole model that is every setting."""
     code, out, err = await check(**{variable: value})
-    assert code != 0
+    assert code == 2
     assert named in err
     assert b"input_value" not in err
+    assert b"Traceback" not in err
+    assert b"errors.pydantic.dev" not in err
     for secret in [*SECRETS.values(), DATABASE_PASSWORD, "cli-secret-pasted-here"]:
         assert secret.encode() not in out + err
+
+
+def test_help_reads_as_plain_text() -> None:
+    from livehandoff.cli import build_parser
+
+    shown = build_parser().format_help()
+    assert "``" not in shown
+    assert "Dialogflow" in shown

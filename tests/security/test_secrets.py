@@ -26,7 +26,9 @@ from livehandoff.emulators.livechat.seed import parse_seed
 from livehandoff.errors import DeskError
 from livehandoff.integrations.livechat import LiveChatClient, TokenManager
 from livehandoff.integrations.livechat.client import CustomerCredentials
+from livehandoff.logs import LogFormat
 from tests.security.conftest import BRIDGE, LIVECHAT, InProcess, in_process
+from tests.security.production_logs import json_lines, production_logs
 
 CLIENT_SECRET = "SECRET-client-secret-3d9f1a7c"
 REFRESH_TOKEN = "SECRET-refresh-token-8b2e6f0d"
@@ -224,6 +226,40 @@ async def test_a_whole_conversation_leaks_no_secret(
         | tokens
         | world.wire.credentials
     )
+
+
+MESSAGE_TEXTS = ("I want to talk to an agent", "Hi, Anna here")
+"""What the customer and the agent say in ``converse``: customer data, in no log at any level."""
+
+
+@pytest.mark.parametrize("log_format", ["json", "console"])
+async def test_debug_logs_of_a_whole_conversation_show_no_secret_and_no_message_text(
+    world: InProcess, log_format: LogFormat
+) -> None:
+    """As ``serve`` logs with ``LIVEHANDOFF_LOG_LEVEL=DEBUG``: our events and every library's records."""
+    leaks = Leaks()
+    with production_logs("DEBUG", log_format) as output:
+        tokens = await converse(world, leaks)
+    lines = output.getvalue().splitlines()
+    if log_format == "json":
+        records = json_lines(output)
+        assert any(record.get("event") == "conversation.state_changed" for record in records)
+        assert any(record.get("logger") == "httpx" for record in records), "library records are JSON too"
+        lines = [  # the test's own clients log their requests to the bridge, tokens in URLs and all
+            line
+            for line, record in zip(lines, records, strict=True)
+            if not (record.get("logger") == "httpx" and BRIDGE in str(record.get("event")))
+        ]
+    else:
+        assert any("conversation.state_changed" in line for line in lines)
+        lines = [line for line in lines if not ("HTTP Request" in line and BRIDGE in line)]
+    leaks.add("DEBUG log", "\n".join(lines))
+    leaks.assert_none_of(
+        {CLIENT_SECRET, REFRESH_TOKEN, WEBHOOK_SECRET, FULFILLMENT_PASSWORD, FULFILLMENT_TOKEN, PAT}
+        | tokens
+        | world.wire.credentials
+    )
+    assert not [text for text in MESSAGE_TEXTS if any(text in line for line in lines)]
 
 
 def test_every_secret_setting_is_a_secret_str() -> None:

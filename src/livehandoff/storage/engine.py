@@ -105,7 +105,8 @@ def shared_memory_url(url: URL) -> URL:
 
 
 def _sqlite_engine(url: URL) -> AsyncEngine:
-    options: dict[str, Any] = {"json_serializer": _json_dumps}
+    # SQL parameters are message texts and customer details: never in a log line or an exception message.
+    options: dict[str, Any] = {"json_serializer": _json_dumps, "hide_parameters": True}
     if is_memory(url):
         # One connection is the database: a second connection would open a second, empty one.
         options["poolclass"] = StaticPool
@@ -141,6 +142,7 @@ def _postgres_engine(url: URL, schema: str | None) -> AsyncEngine:
     return create_async_engine(
         url,
         json_serializer=_json_dumps,
+        hide_parameters=True,  # as on SQLite: parameters are customer data
         pool_pre_ping=True,
         connect_args={"server_settings": server_settings},
     )

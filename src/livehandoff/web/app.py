@@ -72,9 +72,11 @@ def create_app(
     _install_cors(app, settings.allowed_origins)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
-    @app.get("/demo", include_in_schema=False)
-    async def demo_page() -> FileResponse:
-        return FileResponse(STATIC_DIR / "demo.html", media_type="text/html")
+    if settings.demo_page:  # the demo's shop page; a deployment has its own pages
+
+        @app.get("/demo", include_in_schema=False)
+        async def demo_page() -> FileResponse:
+            return FileResponse(STATIC_DIR / "demo.html", media_type="text/html")
 
     @app.get("/metrics", tags=["operations"], include_in_schema=False)
     async def metrics(request: Request) -> Response:

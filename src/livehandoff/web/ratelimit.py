@@ -160,9 +160,9 @@ class RedisRateLimiter:
 class ClientRateLimit:
     """Limits customer API requests per client address; an event stream counts once, however long it lasts.
 
-    The address is the connection's peer as the server reports it. Behind a reverse proxy, let the
-    server take it from ``X-Forwarded-For`` for the proxy's address only (uvicorn's
-    ``--forwarded-allow-ips``), or every customer shares the proxy's budget.
+    The address is the connection's peer as the server reports it. Behind a reverse proxy, name the proxy in
+    ``LIVEHANDOFF_TRUSTED_PROXIES`` so the server takes the address from its ``X-Forwarded-For``, or every
+    customer shares the proxy's budget.
     """
 
     def __init__(

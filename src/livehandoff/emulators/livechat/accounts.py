@@ -11,11 +11,16 @@ Errors use the accounts body ``{"oauth_exception", "exception_description"}`` (r
     401 forbidden                 the agent token lacks the ``customers:own`` scope
 
 ``GET /`` stands in for the accounts login page: with ``response_type=code`` it consents at once
-(as the agent named by ``login_hint``, else the organization's first agent) and redirects.
+(as the agent named by ``login_hint``, else the organization's first agent) and redirects. A
+``code_challenge`` (PKCE, method ``S256``) binds the code to its ``code_verifier``, which redeeming it
+then needs.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -42,8 +47,11 @@ async def authorize(request: Request, state: EmulatorState) -> Response:
     redirect_uri = query.get("redirect_uri") or (app.redirect_uris[0] if app.redirect_uris else "")
     if not redirect_uri or (app.redirect_uris and redirect_uri not in app.redirect_uris):
         raise OAuthError("invalid_request", "redirect_uri is missing or not registered for this client")
+    challenge = query.get("code_challenge", "")
+    if challenge and query.get("code_challenge_method", "plain") != "S256":
+        raise OAuthError("invalid_request", "code_challenge_method must be S256")
     agent = _login_agent(state, app, query.get("login_hint"))
-    code = state.issue_code(agent.id, app.client_id, redirect_uri)
+    code = state.issue_code(agent.id, app.client_id, redirect_uri, code_challenge=challenge)
     extra = {"code": code.code, **({"state": query["state"]} if "state" in query else {})}
     return RedirectResponse(_with_query(redirect_uri, extra), status_code=302)
 
@@ -110,7 +118,17 @@ def _redeem_code(state: EmulatorState, app: App, form: dict[str, str]) -> Refres
         raise OAuthError("invalid_grant", "the code is unknown, used or expired")
     if form.get("redirect_uri", code.redirect_uri) != code.redirect_uri:
         raise OAuthError("invalid_grant", "redirect_uri differs from the one of the authorization request")
+    if code.code_challenge and not hmac.compare_digest(
+        _s256(form.get("code_verifier", "")), code.code_challenge
+    ):
+        raise OAuthError("invalid_grant", "code_verifier does not match the code_challenge")
     return state.grant_refresh_token(code.agent_id, app.client_id, code.scopes)
+
+
+def _s256(verifier: str) -> str:
+    """PKCE's S256: base64url of the verifier's SHA-256, without padding (RFC 7636)."""
+    digest = hashlib.sha256(verifier.encode("ascii", errors="replace")).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
 def _find_refresh(state: EmulatorState, app: App, form: dict[str, str]) -> RefreshToken:

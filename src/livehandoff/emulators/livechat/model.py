@@ -88,6 +88,8 @@ class AuthorizationCode:
     redirect_uri: str
     scopes: frozenset[str]
     expires_at: float
+    code_challenge: str = ""
+    """PKCE (S256): redeeming then needs the ``code_verifier`` it was made from."""
 
 
 @dataclass(slots=True)

@@ -169,11 +169,13 @@ class EmulatorState:
 
     # --- OAuth for agents
 
-    def issue_code(self, agent_id: str, client_id: str, redirect_uri: str) -> AuthorizationCode:
+    def issue_code(
+        self, agent_id: str, client_id: str, redirect_uri: str, *, code_challenge: str = ""
+    ) -> AuthorizationCode:
         """What the accounts login page hands back to the redirect URI."""
         scopes = frozenset(DEFAULT_APP_SCOPES)
         code = AuthorizationCode(
-            new_opaque(), agent_id, client_id, redirect_uri, scopes, self.now() + CODE_TTL
+            new_opaque(), agent_id, client_id, redirect_uri, scopes, self.now() + CODE_TTL, code_challenge
         )
         self._codes[code.code] = code
         return code

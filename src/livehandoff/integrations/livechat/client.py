@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 import httpx
-from pydantic import ConfigDict, TypeAdapter, ValidationError
+from pydantic import ConfigDict, Field, TypeAdapter, ValidationError
 
 from livehandoff.errors import (
     ChatInactive,
@@ -35,12 +35,37 @@ ORGANIZATION_LOOKUP_VERSION = "v3.4"
 
 T = TypeVar("T")
 
+
+# Response shapes of the calls only the command line makes (``check --live``, ``livechat authorize``).
+# They belong beside the others in ``wire``; they sit here until that module can take them.
+
+
+class AgentGrant(wire.AgentTokenResponse):
+    """``POST /v2/token`` (refresh or authorization code), with whose token it is and its scopes (§1.3)."""
+
+    account_id: str = ""
+    scope: str = ""
+    """Comma-separated, such as ``chats--all:ro,chats--all:rw``."""
+
+
+class GroupInfo(wire._Wire):
+    """One entry of ``list_groups`` asked for ``routing_status`` (§2.2)."""
+
+    id: int
+    name: str = ""
+    routing_status: str | None = None
+
+
+class _LicenseIdResponse(wire._Wire):
+    license_id: int = Field(ge=1)
+
+
 _OFFLINE = frozenset({"groups_offline", "group_offline", "group_unavailable"})
 _UNAVAILABLE = frozenset({"internal", "service_unavailable", "request_timeout"})
 _OAUTH_UNAVAILABLE = frozenset({"server_error", "temporarily_unavailable"})
 _DETAIL_LIMIT = 200
 
-_AGENT_TOKEN = TypeAdapter(wire.AgentTokenResponse)
+_AGENT_TOKEN = TypeAdapter(AgentGrant)
 _CUSTOMER_TOKEN = TypeAdapter(wire.CustomerTokenResponse)
 _ORGANIZATION = TypeAdapter(wire.OrganizationIdResponse)
 _EMPTY = TypeAdapter(wire.Empty)
@@ -51,6 +76,8 @@ _CHAT = TypeAdapter(wire.Chat)
 _LIST_CHATS = TypeAdapter(wire.ListChatsResponse)
 _WEBHOOKS = TypeAdapter(list[wire.WebhookInfo], config=ConfigDict(hide_input_in_errors=True))
 _REGISTERED = TypeAdapter(wire.RegisterWebhookResponse)
+_GROUPS = TypeAdapter(list[GroupInfo])
+_LICENSE = TypeAdapter(_LicenseIdResponse)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +105,7 @@ class LiveChatClient:
 
     async def refresh_agent_token(
         self, *, client_id: str, client_secret: str, refresh_token: str
-    ) -> wire.AgentTokenResponse:
+    ) -> AgentGrant:
         """Exchange the OAuth refresh token for an agent access token (form-encoded, §1.3)."""
         form = {
             "grant_type": "refresh_token",
@@ -88,6 +115,27 @@ class LiveChatClient:
         }
         request = self._http.build_request("POST", f"{self._accounts_url}/v2/token", data=form)
         return await self._call("refresh_agent_token", request, _AGENT_TOKEN)
+
+    async def redeem_code(
+        self, *, client_id: str, client_secret: str, code: str, redirect_uri: str, code_verifier: str = ""
+    ) -> AgentGrant:
+        """The authorization code grant: the code the login page sent to ``redirect_uri`` for the agent's
+        refresh token (form-encoded, §1.3); ``code_verifier`` when the authorization asked with PKCE."""
+        form = {
+            "grant_type": "authorization_code",
+            "code": code,
+            "client_id": client_id,
+            "client_secret": client_secret,
+            "redirect_uri": redirect_uri,
+        }
+        if code_verifier:
+            form["code_verifier"] = code_verifier
+        request = self._http.build_request("POST", f"{self._accounts_url}/v2/token", data=form)
+        return await self._call("redeem_code", request, _AGENT_TOKEN)
+
+    def authorize_url(self, query: dict[str, str]) -> str:
+        """The accounts login page where an agent grants the app access (§1.3)."""
+        return str(httpx.URL(f"{self._accounts_url}/", params=query))
 
     async def grant_customer_token(
         self, *, agent_token: str, client_id: str, entity_id: str | None = None
@@ -105,6 +153,11 @@ class LiveChatClient:
         url = f"{self._api_url}/{ORGANIZATION_LOOKUP_VERSION}/configuration/action/get_organization_id"
         request = self._http.build_request("GET", url, params={"license_id": license_id})
         return (await self._call("get_organization_id", request, _ORGANIZATION)).organization_id
+
+    async def get_license_id(self, organization_id: str) -> int:
+        url = f"{self._api_url}/{ORGANIZATION_LOOKUP_VERSION}/configuration/action/get_license_id"
+        request = self._http.build_request("GET", url, params={"organization_id": organization_id})
+        return (await self._call("get_license_id", request, _LICENSE)).license_id
 
     # --- Customer Chat API -----------------------------------------------------------------------
 
@@ -145,6 +198,11 @@ class LiveChatClient:
 
     async def unregister_webhook(self, agent_token: str, body: wire.UnregisterWebhookRequest) -> None:
         await self._configuration("unregister_webhook", agent_token, body, _EMPTY)
+
+    async def list_groups(self, agent_token: str) -> list[GroupInfo]:
+        """Every group with its routing status (scope ``groups--all:ro``)."""
+        body = {"fields": ["routing_status"]}
+        return await self._configuration("list_groups", agent_token, body, _GROUPS)
 
     # --- plumbing --------------------------------------------------------------------------------
 
@@ -240,7 +298,7 @@ def _error_fields(body: Any) -> tuple[str, str, bool]:
     return oauth.oauth_exception, oauth.exception_description, True
 
 
-_FORM_CREDENTIALS = ("client_secret", "refresh_token", "code")
+_FORM_CREDENTIALS = ("client_secret", "refresh_token", "code", "code_verifier")
 
 
 def _without_credentials(text: str, response: httpx.Response) -> str:
