@@ -130,6 +130,9 @@ class BridgeOptions:
     """This instance's name, as the owner of its leases."""
     lease_seconds: float = LEASE_SECONDS
     """How long a lease lasts unrenewed: how soon another instance takes over a dead one's work."""
+    linger_seconds: float = 0.0
+    """How long a conversation's outbox worker keeps its lease after running out of work, for the next
+    message (several instances: saves a claim and a release per message of a busy conversation)."""
 
 
 class _Unmetered:
@@ -181,7 +184,9 @@ class Bridge:
             name="outbox",
             leases=self._leases,
             has_work=self._has_queued,
+            linger=options.linger_seconds,
         )
+        feed.watch(self._deliveries.nudge)
         self._waiting = ConversationWorkers(
             self._check_waiting, self._waiting_conversations, name="waiting", leases=self._leases
         )

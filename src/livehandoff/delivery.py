@@ -46,8 +46,11 @@ class ConversationWorkers:
 
     With ``leases``, a worker first claims the lease ``<name>:<conversation>`` and works only while it
     holds it, so among several instances one works a conversation at a time. When it has run out of work
-    it gives the lease back and asks ``has_work`` once more: work another instance queued while this one
-    held the lease (and so could not take) is picked up at once rather than at the next sweep.
+    it stays ``linger`` seconds more, holding the lease, for more work: a kick from this instance, or a
+    ``nudge`` when another instance stored something for the conversation. Then it gives the lease back
+    and asks ``has_work`` once more: work another instance queued meanwhile (and could not take, the
+    lease being held) is picked up at once rather than at the next sweep. Lingering saves a busy
+    conversation a claim and a release per message.
     """
 
     def __init__(
@@ -58,6 +61,7 @@ class ConversationWorkers:
         name: str = "work",
         leases: LeaseKeeper | None = None,
         has_work: Callable[[str], Awaitable[bool]] | None = None,
+        linger: float = 0.0,
         sweep_seconds: float = SWEEP_SECONDS,
     ) -> None:
         self._step = step
@@ -65,9 +69,11 @@ class ConversationWorkers:
         self._name = name
         self._leases = leases
         self._has_work = has_work
+        self._linger = linger
         self._sweep_seconds = sweep_seconds
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._again: set[str] = set()
+        self._lingering: dict[str, asyncio.Event] = {}
         self._sweeper: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
 
@@ -76,9 +82,18 @@ class ConversationWorkers:
         if self._stopping.is_set():
             return
         if conversation_id in self._workers:
-            self._again.add(conversation_id)
+            self.nudge(conversation_id)
             return
         self._workers[conversation_id] = asyncio.create_task(self._work(conversation_id))
+
+    def nudge(self, conversation_id: str) -> None:
+        """If a worker of this instance has the conversation, have it look again (another instance may have
+        queued work for it); start none."""
+        if conversation_id in self._workers:
+            self._again.add(conversation_id)
+            waiting = self._lingering.get(conversation_id)
+            if waiting is not None:
+                waiting.set()
 
     async def start(self) -> None:
         """Resume what earlier runs left, and keep sweeping."""
@@ -111,7 +126,7 @@ class ConversationWorkers:
                     return
                 wait = await self._step(conversation_id)
                 if wait is None:
-                    if conversation_id in self._again:
+                    if conversation_id in self._again or await self._more_soon(conversation_id):
                         self._again.discard(conversation_id)
                         continue
                     return
@@ -124,6 +139,19 @@ class ConversationWorkers:
             self._again.discard(conversation_id)
             if claimed:
                 await self._let_go(key, conversation_id)
+
+    async def _more_soon(self, conversation_id: str) -> bool:
+        """Linger (only while the lease is one several instances share): whether work came meanwhile."""
+        if self._linger <= 0 or self._leases is None or self._leases.is_alone:
+            return False
+        woken = self._lingering[conversation_id] = asyncio.Event()
+        try:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._linger):
+                    await woken.wait()
+        finally:
+            del self._lingering[conversation_id]
+        return woken.is_set() and not self._stopping.is_set()
 
     async def _let_go(self, key: str, conversation_id: str) -> None:
         assert self._leases is not None
@@ -150,6 +178,8 @@ class ConversationWorkers:
         """Stop: each worker finishes the step it is in (never cut off mid-transaction); what is still
         queued stays in the store for the next start."""
         self._stopping.set()
+        for lingering in self._lingering.values():
+            lingering.set()
         if self._sweeper is not None:
             self._sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -6,7 +6,7 @@ real classes (or the emulators), never ``Mock()``.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
@@ -234,6 +234,10 @@ class CustomerFeed(Protocol):
     async def publish(self, conversation_id: str, seq: int) -> None: ...
 
     def subscribe(self, conversation_id: str) -> Subscription: ...
+
+    def watch(self, callback: Callable[[str], None]) -> None:
+        """Call ``callback(conversation_id)`` whenever that conversation's feed grows, on any instance."""
+        ...
 
 
 class Meter(Protocol):

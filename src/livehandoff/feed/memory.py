@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
+from collections.abc import Callable
 from types import TracebackType
 from typing import Self
 
@@ -48,14 +49,20 @@ class InMemoryFeed:
 
     def __init__(self) -> None:
         self._readers: defaultdict[str, set[asyncio.Event]] = defaultdict(set)
+        self._watchers: list[Callable[[str], None]] = []
 
     async def publish(self, conversation_id: str, seq: int) -> None:
         self.wake(conversation_id)
 
     def wake(self, conversation_id: str) -> None:
-        """Wake this process's readers of ``conversation_id``."""
+        """Wake this process's readers of ``conversation_id``, and tell the watchers."""
         for signal in self._readers.get(conversation_id, ()):
             signal.set()
+        for watcher in self._watchers:
+            watcher(conversation_id)
+
+    def watch(self, callback: Callable[[str], None]) -> None:
+        self._watchers.append(callback)
 
     def wake_all(self) -> None:
         """Wake every reader of this process (they read the store again and find what they missed)."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+from collections.abc import Callable
 from typing import Any
 
 import asyncpg
@@ -37,9 +38,11 @@ def asyncpg_dsn(database_url: str) -> str:
 class PostgresFeed:
     """Readers registered per conversation in this process, woken by ``NOTIFY`` from any instance."""
 
-    def __init__(self, database_url: str, *, channel: str = CHANNEL) -> None:
+    def __init__(self, database_url: str, *, channel: str = CHANNEL, notify_on_publish: bool = True) -> None:
         self._dsn = asyncpg_dsn(database_url)
         self._channel = channel
+        self._notify_on_publish = notify_on_publish
+        """False when the store sends the ``NOTIFY`` inside the transaction that saves the events."""
         self._local = InMemoryFeed()
         self._listener: Any = None
         self._sender: Any = None
@@ -54,6 +57,8 @@ class PostgresFeed:
 
     async def publish(self, conversation_id: str, seq: int) -> None:
         await self._local.publish(conversation_id, seq)
+        if not self._notify_on_publish:
+            return
         try:
             async with self._sending:
                 if self._sender is None or self._sender.is_closed():
@@ -66,6 +71,9 @@ class PostgresFeed:
 
     def subscribe(self, conversation_id: str) -> InMemorySubscription:
         return self._local.subscribe(conversation_id)
+
+    def watch(self, callback: Callable[[str], None]) -> None:
+        self._local.watch(callback)
 
     async def aclose(self) -> None:
         if self._watcher is not None:

@@ -58,6 +58,12 @@ class SqlStore:
         self._sqlite = sqlite
         self._clock = clock or SystemClock()
         self._noted_chats: set[tuple[str, str]] = set()
+        self._notify: str | None = None
+
+    def notify_on_save(self, channel: str) -> None:
+        """PostgreSQL: every save that stores feed events sends ``NOTIFY channel, '<conversation id>'`` in
+        its own transaction, so every instance hears of the events exactly when they are committed."""
+        self._notify = channel
 
     @property
     def engine(self) -> AsyncEngine:
@@ -127,6 +133,8 @@ class SqlStore:
                 self._record(connection, conversation.id, dedupe_key, now)
             if enqueue:
                 connection.execute(outbox.insert(), [outbox_values(item) for item in enqueue])
+            if stored and self._notify is not None:
+                connection.execute(select(func.pg_notify(self._notify, conversation.id)))
             return stored
 
         stored = await self._write(work)

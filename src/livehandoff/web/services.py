@@ -12,6 +12,7 @@ import structlog
 from livehandoff.bridge import Bridge, BridgeOptions
 from livehandoff.config import Settings
 from livehandoff.feed import InMemoryFeed, PostgresFeed
+from livehandoff.feed.postgres import CHANNEL as FEED_CHANNEL
 from livehandoff.integrations.dialogflow import DialogflowCX, DialogflowES, cx_endpoint
 from livehandoff.integrations.dialogflow.credentials import load_credentials
 from livehandoff.integrations.livechat import LiveChatClient, LiveChatDesk, TokenManager, ensure_webhooks
@@ -22,6 +23,8 @@ from livehandoff.storage import open_store
 log = structlog.get_logger("livehandoff.services")
 
 WEBHOOK_PATH = "/webhooks/livechat"
+LINGER_SECONDS = 2.0
+"""With several instances, how long a conversation's outbox worker keeps its lease for the next message."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +82,10 @@ async def open_services(
             )
         store = await open_store(settings.database_url)
         stack.push_async_callback(store.close)
-        feed = await _open_feed(settings, stack, postgres=store.engine.dialect.name == "postgresql")
+        postgres = store.engine.dialect.name == "postgresql"
+        if postgres:
+            store.notify_on_save(FEED_CHANNEL)
+        feed = await _open_feed(settings, stack, postgres=postgres)
         livechat = LiveChatClient.from_settings(http, settings)
         tokens = TokenManager.from_settings(livechat, settings)
         bridge = Bridge(
@@ -95,6 +101,7 @@ async def open_services(
                 policy=settings.handoff_policy(),
                 group_id=settings.livechat_group_id,
                 queue_refresh_seconds=settings.queue_refresh_seconds,
+                linger_seconds=LINGER_SECONDS if postgres else 0.0,
             ),
         )
         stack.push_async_callback(bridge.aclose)
@@ -129,7 +136,7 @@ async def _open_feed(settings: Settings, stack: AsyncExitStack, *, postgres: boo
     serves one instance, the process's own readers are all there is."""
     if not postgres:
         return InMemoryFeed()
-    feed = PostgresFeed(settings.database_url)
+    feed = PostgresFeed(settings.database_url, notify_on_publish=False)
     await feed.start()
     stack.push_async_callback(feed.aclose)
     return feed
