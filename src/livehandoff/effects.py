@@ -157,7 +157,7 @@ class Effects:
             log.info("handoff.offline", continuous=continuous)
             return DeskRefused("offline", offline=True, signal=signal, continuous=continuous)
         except DeskError as exc:
-            log.warning("handoff.failed", error_type=exc.error_type)
+            log.warning("handoff.failed", error_type=exc.error_type, error=str(exc)[:200])
             return DeskRefused(exc.error_type or type(exc).__name__)
         log.info("handoff.opened", chat_id=chat.chat_id, resumed=chat.resumed)
         self._on_chat_opened(conversation.id)
