@@ -10,28 +10,44 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter,
 from livehandoff.domain.feed import PAYLOADS, FeedKind
 
 LANGUAGE_PATTERN = r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})?$"
-EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+EMAIL_PATTERN = r"^[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+$"
+PAGE_URL_PATTERN = r"^https?://[^\x00]*$"
+NO_NUL = r"^[^\x00]*$"
 NOT_BLANK = r"\S"
-"""Some character that is not white space, as Python's ``re`` (and ``str.strip``) count it: the schema shows
-this pattern, and the validator applies it with ``re`` rather than pydantic's regex engine, whose white
-space leaves out controls such as U+001C that Python strips."""
+"""Some character that is not white space, as Python's ``re`` (and ``str.strip``) count it: the validator
+applies it with ``re`` rather than pydantic's regex engine, whose white space leaves out controls such as
+U+001C that Python strips."""
+TEXT_PATTERN = r"^[^\x00]*[^\s\x00][^\x00]*$"
+"""What the schema shows for a message's text: no NUL, and not blank (``NOT_BLANK``). Only documented: the
+validators check the same with ``in`` and ``re.search``, which cannot backtrack over a long text."""
+
+
+def _refuse_nul(value: object) -> object:
+    """No text field takes U+0000: PostgreSQL cannot store it in text, so SQLite must not either (one rule
+    for both databases, docs/api.md). Checked before the field's own pattern, to say what is wrong."""
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError("must not contain the NUL character (U+0000)")
+    return value
+
+
+NoNul = BeforeValidator(_refuse_nul)
 
 
 class CustomerIn(BaseModel):
     """What the customer tells about themselves; shown to the agent."""
 
     model_config = ConfigDict(extra="forbid")
-    name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
-    email: Annotated[str, Field(max_length=254, pattern=EMAIL_PATTERN)] | None = None
+    name: Annotated[str, Field(min_length=1, max_length=200, pattern=NO_NUL), NoNul] | None = None
+    email: Annotated[str, Field(max_length=254, pattern=EMAIL_PATTERN), NoNul] | None = None
 
 
 class CreateConversation(BaseModel):
     """Body of ``POST /v1/conversations``; every field is optional."""
 
     model_config = ConfigDict(extra="forbid")
-    language: Annotated[str, Field(pattern=LANGUAGE_PATTERN)] | None = None
+    language: Annotated[str, Field(pattern=LANGUAGE_PATTERN), NoNul] | None = None
     customer: CustomerIn | None = None
-    page_url: Annotated[str, Field(max_length=2048, pattern=r"^https?://")] | None = None
+    page_url: Annotated[str, Field(max_length=2048, pattern=PAGE_URL_PATTERN), NoNul] | None = None
 
 
 class ConversationCreated(BaseModel):
@@ -43,7 +59,9 @@ class PostMessage(BaseModel):
     """Body of ``POST /v1/conversations/{id}/messages``."""
 
     model_config = ConfigDict(extra="forbid")
-    text: Annotated[str, Field(min_length=1, max_length=16000, json_schema_extra={"pattern": NOT_BLANK})]
+    text: Annotated[
+        str, Field(min_length=1, max_length=16000, json_schema_extra={"pattern": TEXT_PATTERN}), NoNul
+    ]
 
     @field_validator("text")
     @classmethod

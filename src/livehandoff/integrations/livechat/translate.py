@@ -212,6 +212,8 @@ def _incoming_event(payload: Mapping[str, Any]) -> DeskUpdate | None:
         return None
     if event.author_id is None or event.text is None or event.created_at is None:
         raise InvalidInput("incoming_event: a message event needs author_id, text and created_at")
+    if not event.text:
+        return None  # nothing left to show once NUL characters are gone (wire.without_nul)
     return AgentMessage(
         chat_id=data.chat_id,
         event_id=event.id,
