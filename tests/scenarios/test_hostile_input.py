@@ -1,6 +1,7 @@
 """Input an attacker (or a careless client) sends, on SQLite and on PostgreSQL: the same answer on both.
 
-NUL characters (U+0000) are refused by the customer API and removed from what LiveChat and Dialogflow send.
+NUL characters (U+0000) are refused by the customer API and removed from what LiveChat and Dialogflow send;
+an event stream cannot be opened after an event the conversation does not have.
 """
 
 from __future__ import annotations
@@ -105,3 +106,68 @@ async def test_nul_from_dialogflow_fulfillment_is_removed(
         assert response.status_code == 200, response.text
         assert NUL not in response.text
         assert "\\u0000" not in response.text
+
+
+# --- where an event stream starts ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("headers", "params"),
+    [
+        ({"last-event-id": "2147483648"}, {}),
+        ({"last-event-id": str(2**63)}, {}),
+        ({"last-event-id": str(2**70)}, {}),
+        ({"last-event-id": "9" * 5000}, {}),
+        ({}, {"after": "2147483648"}),
+        ({}, {"after": str(2**63)}),
+    ],
+)
+async def test_a_resume_point_beyond_any_seq_is_refused_before_the_stream_starts(
+    customer: Customer, http: httpx.AsyncClient, headers: dict[str, str], params: dict[str, str]
+) -> None:
+    await customer.start()
+    url = f"{customer.base}/v1/conversations/{customer.id}/events"
+    response = await http.get(url, headers={**customer.auth, **headers}, params=params)
+    error = assert_error(response, 400, "bad_request")
+    assert "ahead of the conversation" in error["message"]
+
+
+async def test_a_resume_point_ahead_of_the_conversation_is_refused_and_its_last_event_is_not(
+    customer: Customer, http: httpx.AsyncClient
+) -> None:
+    await customer.start()
+    await customer.say("hello")
+    await customer.wait_for(lambda e: e.get("author") == "bot", "the bot answers")
+    state = (await http.get(f"{customer.base}/v1/conversations/{customer.id}", headers=customer.auth)).json()
+    last = state["last_seq"]
+    url = f"{customer.base}/v1/conversations/{customer.id}/events"
+
+    ahead = await http.get(url, headers={**customer.auth, "last-event-id": str(last + 1)})
+    error = assert_error(ahead, 400, "bad_request")
+    assert error["message"] == (
+        f"Last-Event-ID {last + 1} is ahead of the conversation: its last event is {last}"
+    )
+    ahead = await http.get(url, headers=customer.auth, params={"after": last + 1})
+    assert assert_error(ahead, 400, "bad_request")["message"].startswith(f"after {last + 1} is ahead")
+
+    resumed = Customer(http, customer.base)
+    resumed.id, resumed.token = customer.id, customer.token
+    await resumed.start_reading(after=last)
+    try:
+        await customer.say("when are you open")
+        event = await resumed.wait_for(lambda e: e.get("author") == "customer", "the next event")
+        assert event["seq"] == last + 1
+        assert resumed.event_ids[0] == last + 1
+    finally:
+        await resumed.stop()
+
+
+async def test_a_last_event_id_of_other_digits_is_a_bad_request(
+    customer: Customer, http: httpx.AsyncClient
+) -> None:
+    """``"²".isdigit()`` is true in Python, but ``int("²")`` fails: only ASCII digits are a seq."""
+    await customer.start()
+    url = f"{customer.base}/v1/conversations/{customer.id}/events"
+    for value in (b"\xb2", b"\xb9\xb2", b"-1", b"1.0", b""):
+        response = await http.get(url, headers={**customer.auth, "last-event-id": value})
+        assert_error(response, 400, "bad_request")
