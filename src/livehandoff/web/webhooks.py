@@ -7,7 +7,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from livehandoff.errors import DeskUnavailable, InvalidInput
-from livehandoff.integrations.livechat.webhook import WebhookSecretMismatch, parse_webhook
+from livehandoff.integrations.livechat.webhook import (
+    WebhookOrganizationMismatch,
+    WebhookSecretMismatch,
+    parse_webhook,
+)
 from livehandoff.web.dependencies import ServicesDep
 from livehandoff.web.errors import error_response
 
@@ -17,17 +21,22 @@ log = structlog.get_logger("livehandoff.webhooks")
 
 @router.post("/livechat", include_in_schema=False)
 async def livechat_webhook(request: Request, services: ServicesDep) -> JSONResponse:
-    """LiveChat's license webhooks. A wrong ``secret_key`` changes nothing and gets a 401."""
+    """LiveChat's license webhooks. A wrong ``secret_key`` changes nothing and gets a 401; the right one
+    from another organization than ``LIVEHANDOFF_LIVECHAT_ORGANIZATION_ID`` gets a 403."""
     body = await request.body()
-    secret = services.settings.livechat_webhook_secret.get_secret_value()
+    settings = services.settings
+    secret = settings.livechat_webhook_secret.get_secret_value()
     if not secret:
         log.warning("webhook.refused_without_secret")
         return error_response(401, "unauthorized", "no webhook secret is configured; webhooks are refused")
     try:
-        event = parse_webhook(body, secret=secret)
+        event = parse_webhook(body, secret=secret, organization_id=settings.livechat_organization_id)
     except WebhookSecretMismatch:
         log.warning("webhook.secret_mismatch")
         return error_response(401, "unauthorized", "wrong secret_key")
+    except WebhookOrganizationMismatch:
+        log.warning("webhook.organization_mismatch")
+        return error_response(403, "forbidden", "this webhook is for another LiveChat organization")
     except InvalidInput as exc:
         return error_response(400, "bad_request", str(exc))
     if event is None:
