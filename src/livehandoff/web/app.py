@@ -11,12 +11,14 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import Headers
+from starlette.responses import Response
 
 from livehandoff import __version__
 from livehandoff.config import Settings
 from livehandoff.domain.feed import FeedKind
 from livehandoff.web import customer_api, fulfillment, webhooks
-from livehandoff.web.errors import install_error_handlers
+from livehandoff.web.errors import InternalErrors, error_response, install_error_handlers
 from livehandoff.web.limits import BodySizeLimit
 from livehandoff.web.ratelimit import ClientRateLimit, InMemoryRateLimiter, RateLimiter
 from livehandoff.web.schemas import FEED_EVENT, feed_event_name, feed_event_schemas
@@ -59,6 +61,7 @@ def create_app(
     app.include_router(webhooks.router)
     app.include_router(fulfillment.router)
     _install_limits(app, settings, app.state.rate_limiter)
+    app.add_middleware(InternalErrors)  # inside CORS, so that a page can read a 500 too
     _document(app, settings.max_message_chars)
     _install_cors(app, settings.allowed_origins)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
@@ -119,10 +122,25 @@ def _install_cors(app: FastAPI, origins: tuple[str, ...]) -> None:
     if not origins:
         return
     app.add_middleware(
-        CORSMiddleware,
+        JsonCors,
         allow_origins=list(origins),
         allow_methods=["GET", "POST"],
         allow_headers=["authorization", "content-type", "idempotency-key", "last-event-id"],
         expose_headers=["idempotent-replayed", "retry-after"],
         allow_credentials=False,
     )
+
+
+class JsonCors(CORSMiddleware):
+    """Starlette's CORS, with a refused preflight in the one error body instead of plain text."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code != 400:
+            return response
+        refused = bytes(response.body).decode().removeprefix("Disallowed CORS ")
+        answer = error_response(400, "bad_request", f"CORS preflight refused: {refused} not allowed")
+        for name, value in response.headers.items():
+            if name not in ("content-type", "content-length"):
+                answer.headers[name] = value
+        return answer
