@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, field_validator
 
@@ -126,6 +126,47 @@ class ErrorBody(BaseModel):
 
 class ErrorOut(BaseModel):
     error: ErrorBody
+
+
+# --- webhooks: documented here, read by the integrations from the raw body -------------------------
+
+
+class LiveChatWebhook(BaseModel):
+    """A LiveChat webhook delivery: the v3.6 envelope (reference §5.1)."""
+
+    webhook_id: str
+    secret_key: str = Field(
+        description="The secret the webhook was registered with (LIVEHANDOFF_LIVECHAT_WEBHOOK_SECRET)"
+    )
+    action: str = Field(
+        description="`incoming_event`, `user_added_to_chat`, `chat_deactivated` are applied, others ignored"
+    )
+    organization_id: str = Field(description="Must be LIVEHANDOFF_LIVECHAT_ORGANIZATION_ID when that is set")
+    payload: dict[str, Any] = Field(description="The action's payload, as LiveChat documents it")
+    additional_data: dict[str, Any] | None = None
+
+
+class WebhookAck(BaseModel):
+    """A webhook was taken: ``processed`` when it changed a conversation, ``ignored`` when it was a
+    duplicate, not about one of our chats, or an action the bridge does not use."""
+
+    status: Literal["processed", "ignored"]
+
+
+def json_body(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    """``openapi_extra`` for an operation that reads its JSON body itself: its ``requestBody``."""
+    return {
+        "requestBody": {
+            "required": True,
+            "description": description,
+            "content": {"application/json": {"schema": schema}},
+        }
+    }
+
+
+def dialogflow_message(name: str, reference: str) -> dict[str, Any]:
+    """A Dialogflow message documented by Google, which the bridge reads and writes with Google's types."""
+    return {"type": "object", "title": name, "description": f"Dialogflow's `{name}`: {reference}"}
 
 
 # --- the customer's feed, documented from the domain's one definition per kind ---------------------
