@@ -52,4 +52,5 @@ def test_only_the_demo_page_and_static_files_are_left_out() -> None:
         "/webhooks/dialogflow",
         "/webhooks/dialogflow-cx",
         "/healthz",
+        "/readyz",
     }

@@ -128,6 +128,13 @@ class ErrorOut(BaseModel):
     error: ErrorBody
 
 
+class Readiness(BaseModel):
+    """``GET /readyz`` when every check passed."""
+
+    status: Literal["ready"]
+    checks: dict[str, str] = Field(description="Each check (`database`, `livechat`) and what it found: `ok`")
+
+
 # --- webhooks: documented here, read by the integrations from the raw body -------------------------
 
 

@@ -16,7 +16,7 @@ from livehandoff.integrations.dialogflow import DialogflowCX, DialogflowES, cx_e
 from livehandoff.integrations.dialogflow.credentials import load_credentials
 from livehandoff.integrations.livechat import LiveChatClient, LiveChatDesk, TokenManager, ensure_webhooks
 from livehandoff.ports import BotEngine
-from livehandoff.storage import open_store
+from livehandoff.storage import SqlStore, open_store
 
 log = structlog.get_logger("livehandoff.services")
 
@@ -29,6 +29,10 @@ class Services:
 
     settings: Settings
     bridge: Bridge
+    store: SqlStore
+    """For ``/readyz``: whether the database answers and is migrated."""
+    tokens: TokenManager
+    """For ``/readyz``: whether a LiveChat agent token can be obtained."""
 
 
 def bot_engine(settings: Settings, http: httpx.AsyncClient) -> BotEngine:
@@ -99,4 +103,4 @@ async def open_services(
                 owner_client_id=settings.livechat_client_id,
             )
             log.info("webhooks.ensured", registered=registered)
-        yield Services(settings=settings, bridge=bridge)
+        yield Services(settings=settings, bridge=bridge, store=store, tokens=tokens)
