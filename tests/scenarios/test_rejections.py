@@ -144,7 +144,7 @@ async def test_invalid_json_body(customer: Customer, http: httpx.AsyncClient) ->
     response = await http.post(
         url, content=b"{", headers={**customer.auth, "content-type": "application/json"}
     )
-    assert_error(response, 422, "validation")
+    assert_error(response, 400, "bad_request")
 
 
 async def test_bad_last_event_id(customer: Customer, http: httpx.AsyncClient) -> None:

@@ -2,29 +2,37 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import Headers
+from starlette.responses import Response
 
 from livehandoff import __version__
 from livehandoff.config import Settings
 from livehandoff.domain.feed import FeedKind
+from livehandoff.errors import DeskAuthError, DeskError
 from livehandoff.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from livehandoff.storage import current_revision, head_revision
 from livehandoff.web import customer_api, fulfillment, webhooks
-from livehandoff.web.errors import error_response, install_error_handlers
+from livehandoff.web.dependencies import ServicesDep
+from livehandoff.web.errors import InternalErrors, error_response, install_error_handlers
 from livehandoff.web.limits import BodySizeLimit
 from livehandoff.web.ratelimit import ClientRateLimit, InMemoryRateLimiter, RateLimiter, RedisRateLimiter
-from livehandoff.web.schemas import FEED_EVENT, feed_event_name, feed_event_schemas
+from livehandoff.web.schemas import FEED_EVENT, ErrorOut, Readiness, feed_event_name, feed_event_schemas
 from livehandoff.web.services import WEBHOOK_PATH, Services, open_services
 
+READY_CHECK_SECONDS = 5.0
+"""How long ``/readyz`` waits for each check; a probe's own timeout is usually shorter."""
 STATIC_DIR = Path(__file__).parent / "static"
 """Files for browsers, served at ``/static/``: the customer widget ``widget.js``, the demo shop page and
 page scripts. They are package files, so they ship in the wheel."""
@@ -68,6 +76,7 @@ def create_app(
     app.include_router(webhooks.router)
     app.include_router(fulfillment.router)
     _install_limits(app, settings, app.state.rate_limiter)
+    app.add_middleware(InternalErrors)  # inside CORS, so that a page can read a 500 too
     _document(app, settings.max_message_chars)
     _install_cors(app, settings.allowed_origins)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
@@ -95,7 +104,19 @@ def create_app(
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> JSONResponse:
+        """The process is alive (nothing else is checked)."""
         return JSONResponse({"status": "ok"})
+
+    @app.get(
+        "/readyz",
+        tags=["operations"],
+        response_model=Readiness,
+        responses={503: {"model": ErrorOut, "description": "A check failed; `checks` says which and why"}},
+    )
+    async def readyz(services: ServicesDep) -> JSONResponse:
+        """Ready for traffic: the database answers and is migrated to this version's schema, and a LiveChat
+        agent token can be obtained."""
+        return await _readiness(services)
 
     return app
 
@@ -104,6 +125,54 @@ def _rate_limiter(settings: Settings) -> RateLimiter:
     if settings.redis_url:
         return RedisRateLimiter.from_url(settings.redis_url)
     return InMemoryRateLimiter()
+
+
+async def _readiness(services: Services) -> JSONResponse:
+    """Both checks at once; ``503 not_ready`` with every check's finding when one fails."""
+    database, livechat = await asyncio.gather(
+        _timed(_database_ready(services)), _timed(_livechat_ready(services))
+    )
+    results = {"database": database, "livechat": livechat}
+    failed = [name for name, result in results.items() if result != "ok"]
+    if failed:
+        return error_response(503, "not_ready", f"not ready: {', '.join(failed)}", checks=results)
+    return JSONResponse({"status": "ready", "checks": results})
+
+
+async def _timed(check: Awaitable[str]) -> str:
+    """The check's finding; a check that fails unexpectedly is named by its exception's type only (a
+    database error's message could quote its URL)."""
+    try:
+        async with asyncio.timeout(READY_CHECK_SECONDS):
+            return await check
+    except TimeoutError:
+        return f"no answer within {READY_CHECK_SECONDS:g} s"
+    except Exception as exc:
+        return f"failed ({type(exc).__name__})"
+
+
+async def _database_ready(services: Services) -> str:
+    try:
+        current = await current_revision(services.store.engine)
+    except Exception as exc:
+        return f"unreachable ({type(exc).__name__})"
+    head = head_revision()
+    if current != head:
+        return f"not migrated: at revision {current or 'none'}, this version needs {head}"
+    return "ok"
+
+
+async def _livechat_ready(services: Services) -> str:
+    try:
+        await services.tokens.agent_token()
+    except DeskAuthError as exc:
+        return (
+            f"agent token refused ({exc.error_type or 'authentication'}): check"
+            " LIVEHANDOFF_LIVECHAT_CLIENT_ID, _CLIENT_SECRET and _REFRESH_TOKEN"
+        )
+    except DeskError as exc:
+        return f"agent token unavailable ({exc.error_type or type(exc).__name__})"
+    return "ok"
 
 
 def _install_limits(app: FastAPI, settings: Settings, limiter: RateLimiter) -> None:
@@ -151,10 +220,25 @@ def _install_cors(app: FastAPI, origins: tuple[str, ...]) -> None:
     if not origins:
         return
     app.add_middleware(
-        CORSMiddleware,
+        JsonCors,
         allow_origins=list(origins),
         allow_methods=["GET", "POST"],
         allow_headers=["authorization", "content-type", "idempotency-key", "last-event-id"],
         expose_headers=["idempotent-replayed", "retry-after"],
         allow_credentials=False,
     )
+
+
+class JsonCors(CORSMiddleware):
+    """Starlette's CORS, with a refused preflight in the one error body instead of plain text."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code != 400:
+            return response
+        refused = bytes(response.body).decode().removeprefix("Disallowed CORS ")
+        answer = error_response(400, "bad_request", f"CORS preflight refused: {refused} not allowed")
+        for name, value in response.headers.items():
+            if name not in ("content-type", "content-length"):
+                answer.headers[name] = value
+        return answer

@@ -7,6 +7,7 @@ then only parse, hand off to the bridge and answer.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
@@ -40,6 +41,10 @@ STREAM_PAGE = 500
 IDEMPOTENCY_KEY_MAX = 255
 IDEMPOTENCY_KEY_PATTERN = r"^[!-~]+$"
 """Printable ASCII without spaces, as a UUID or any random token is."""
+SEQ = re.compile(r"[0-9]+")
+"""A ``Last-Event-ID``: ASCII digits only (``str.isdigit`` also takes ``²``, which ``int`` refuses)."""
+MAX_SEQ_DIGITS = 19
+"""More digits than any seq can have (the store's integers end below 10**19)."""
 LIMITS: dict[int | str, dict[str, Any]] = {
     413: {"model": ErrorOut, "description": "Body larger than LIVEHANDOFF_MAX_BODY_BYTES"},
     429: {
@@ -169,7 +174,13 @@ async def get_conversation(conversation: AuthorizedConversation, services: Servi
     responses={
         200: {"content": {"text/event-stream": {}}, "description": "Server-sent events"},
         **ERRORS,
-        400: {"model": ErrorOut, "description": "Last-Event-ID is not a non-negative integer"},
+        400: {
+            "model": ErrorOut,
+            "description": (
+                "Last-Event-ID is not a non-negative integer, or it (or `after`) is ahead of the"
+                " conversation's last event"
+            ),
+        },
     },
 )
 async def stream_events(
@@ -178,17 +189,35 @@ async def stream_events(
     last_event_id: Annotated[str | None, Header()] = None,
     after: Annotated[int | None, Query(ge=0, description="Resume after this seq")] = None,
 ) -> StreamingResponse | JSONResponse:
-    """The conversation's events as server-sent events. ``Last-Event-ID`` resumes without gaps or repeats."""
-    start = after or 0
-    if last_event_id is not None:
-        if not last_event_id.isdigit():
-            return error_response(400, "bad_request", "Last-Event-ID must be a non-negative integer")
-        start = int(last_event_id)
+    """The conversation's events as server-sent events. ``Last-Event-ID`` resumes without gaps or repeats.
+
+    A resume point past the conversation's last event is refused before the stream starts: no event has
+    that seq, so a client sending it lost track (or the database was replaced), and a stream from there
+    would never show it anything.
+    """
+    start = _resume_point(last_event_id, after, conversation.last_seq)
+    if isinstance(start, str):
+        return error_response(400, "bad_request", start)
     return StreamingResponse(
         _sse(services.bridge, conversation.id, start, services.metrics.streams),
         media_type="text/event-stream",
         headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
     )
+
+
+def _resume_point(last_event_id: str | None, after: int | None, last_seq: int) -> int | str:
+    """The seq to stream after, or why the request cannot have a stream."""
+    if last_event_id is None:
+        start, named = after or 0, "after"
+    elif not SEQ.fullmatch(last_event_id):
+        return "Last-Event-ID must be a non-negative integer"
+    elif len(last_event_id.lstrip("0")) > MAX_SEQ_DIGITS:  # ``int`` would refuse over 4300 digits
+        return f"Last-Event-ID is ahead of the conversation: its last event is {last_seq}"
+    else:
+        start, named = int(last_event_id), "Last-Event-ID"
+    if start > last_seq:
+        return f"{named} {start} is ahead of the conversation: its last event is {last_seq}"
+    return start
 
 
 async def _sse(bridge: Bridge, conversation_id: str, after: int, open_streams: Gauge) -> AsyncIterator[str]:

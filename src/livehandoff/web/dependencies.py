@@ -21,7 +21,7 @@ from fastapi import Depends, Header, HTTPException, Query, Request
 
 from livehandoff.config import Settings
 from livehandoff.domain.model import Conversation
-from livehandoff.errors import InvalidToken
+from livehandoff.errors import ConversationNotFound, InvalidToken
 from livehandoff.web.ratelimit import RateLimiter
 from livehandoff.web.services import Services
 
@@ -89,6 +89,9 @@ def _bearer(authorization: str | None, token: str | None) -> str | None:
 async def _authorize(services: Services, conversation_id: str, bearer: str | None) -> Conversation:
     if bearer is None:
         raise InvalidToken("missing bearer token", conversation_id=conversation_id)
+    if "\x00" in conversation_id:
+        # No id holds U+0000, and PostgreSQL refuses it even in a lookup (docs/api.md).
+        raise ConversationNotFound("no such conversation", conversation_id=conversation_id)
     return await services.bridge.authorize(conversation_id, bearer)
 
 

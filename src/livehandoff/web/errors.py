@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import math
+import traceback
+from collections.abc import Iterator
 from typing import Any
 
+import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from livehandoff.errors import ConversationNotFound, InvalidInput, InvalidToken
+
+log = structlog.get_logger("livehandoff.web")
 
 STATUS_TYPES = {
     400: "bad_request",
@@ -41,6 +47,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def validation(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
+        unreadable = _unreadable_body(exc.errors())
+        if unreadable:
+            return error_response(400, "bad_request", unreadable)
         details = [
             {"location": ".".join(str(part) for part in error["loc"]), "problem": error["msg"]}
             for error in exc.errors()
@@ -68,3 +77,76 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ConversationNotFound, not_found)
     app.add_exception_handler(InvalidToken, invalid_token)
     app.add_exception_handler(InvalidInput, invalid_input)
+
+
+def _unreadable_body(errors: Any) -> str | None:
+    """Why the body could not be read as JSON at all, if that is what the validation errors say.
+
+    FastAPI reports such bodies as validation errors (422); the API answers ``400 bad_request`` for them,
+    as for a body that is not UTF-8 (docs/api.md): invalid JSON, and a body sent with another content
+    type, which FastAPI hands over as bytes.
+    """
+    for error in errors:
+        if error.get("type") == "json_invalid":
+            return "the body is not valid JSON"
+        if tuple(error.get("loc", ())) == ("body",) and isinstance(error.get("input"), bytes):
+            return "the body must be JSON, sent with Content-Type: application/json"
+    return None
+
+
+class InternalErrors:
+    """The last line: an exception no handler took becomes ``500 internal`` in the one error body.
+
+    Starlette's own last line answers in plain text and raises the exception again, and the server then
+    logs it with its message; a database error's message is its SQL statement with the parameters:
+    customers' texts and names, token hashes. Here it is logged by its types and stack frames only, and
+    not raised again. An exception after the response started (an event stream) can only end it.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self._app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+        started = False
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self._app(scope, receive, watched)
+        except Exception as exc:
+            # The path may hold a conversation id; the query (with ``?token=``) is left out.
+            log.error(
+                "request.failed",
+                method=scope["method"],
+                path=scope["path"],
+                error=" <- ".join(type(link).__qualname__ for link in _chain(exc)),
+                frames=_frames(exc),
+            )
+            if not started:
+                internal = error_response(500, "internal", "the request failed on our side")
+                await internal(scope, receive, send)
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and the exceptions it was raised from or during, newest first."""
+    seen: set[int] = set()
+    link: BaseException | None = exc
+    while link is not None and id(link) not in seen:
+        seen.add(id(link))
+        yield link
+        link = link.__cause__ or link.__context__
+
+
+def _frames(exc: BaseException) -> str:
+    """Where each exception of the chain was raised: file, line, function and source line, no values."""
+    parts = [
+        f"{type(link).__qualname__}:\n{''.join(traceback.format_tb(link.__traceback__))}"
+        for link in _chain(exc)
+    ]
+    return "\n".join(parts)

@@ -6,6 +6,8 @@ body is read.
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
@@ -22,12 +24,43 @@ from livehandoff.integrations.dialogflow.fulfillment import (
 )
 from livehandoff.web.dependencies import FulfillmentServices
 from livehandoff.web.errors import error_response
+from livehandoff.web.schemas import ErrorOut, dialogflow_message, json_body
 from livehandoff.web.services import Services
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 
+ES_REFERENCE = "https://cloud.google.com/dialogflow/es/docs/reference/rpc/google.cloud.dialogflow.v2"
+CX_REFERENCE = "https://cloud.google.com/dialogflow/cx/docs/reference/rpc/google.cloud.dialogflow.cx.v3"
+CREDENTIALS = (
+    "Dialogflow's credentials: basic auth (LIVEHANDOFF_DIALOGFLOW_WEBHOOK_USERNAME and _PASSWORD) or"
+    " the header named by LIVEHANDOFF_DIALOGFLOW_WEBHOOK_HEADER holding LIVEHANDOFF_DIALOGFLOW_WEBHOOK_TOKEN."
+)
 
-@router.post("/dialogflow", include_in_schema=False)
+
+def _answers(edition: str, reference: str) -> dict[str, Any]:
+    """The operation's documentation: Google's request and response, and our refusals."""
+    return {
+        "description": f"Dialogflow {edition} fulfillment. {CREDENTIALS}",
+        "responses": {
+            200: {
+                "description": "Dialogflow's WebhookResponse",
+                "content": {
+                    "application/json": {
+                        "schema": dialogflow_message("WebhookResponse", f"{reference}#webhookresponse")
+                    }
+                },
+            },
+            400: {"model": ErrorOut, "description": "Not a Dialogflow WebhookRequest"},
+            401: {"model": ErrorOut, "description": "Missing or wrong credentials, or none configured"},
+            413: {"model": ErrorOut, "description": "Body larger than LIVEHANDOFF_MAX_BODY_BYTES"},
+        },
+        "openapi_extra": json_body(
+            dialogflow_message("WebhookRequest", f"{reference}#webhookrequest"), "Dialogflow's WebhookRequest"
+        ),
+    }
+
+
+@router.post("/dialogflow", response_class=Response, **_answers("ES", ES_REFERENCE))
 async def dialogflow_es(request: Request, services: FulfillmentServices) -> Response:
     """Dialogflow ES fulfillment (v2 ``WebhookRequest``)."""
     try:
@@ -38,7 +71,7 @@ async def dialogflow_es(request: Request, services: FulfillmentServices) -> Resp
     return _json(answer_es(turn.session, result, _answer(services.settings, reply)))
 
 
-@router.post("/dialogflow-cx", include_in_schema=False)
+@router.post("/dialogflow-cx", response_class=Response, **_answers("CX", CX_REFERENCE))
 async def dialogflow_cx(request: Request, services: FulfillmentServices) -> Response:
     """Dialogflow CX fulfillment (v3 ``WebhookRequest``)."""
     try:

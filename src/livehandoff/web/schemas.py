@@ -3,35 +3,51 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, field_validator
 
 from livehandoff.domain.feed import PAYLOADS, FeedKind
 
 LANGUAGE_PATTERN = r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})?$"
-EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+EMAIL_PATTERN = r"^[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+$"
+PAGE_URL_PATTERN = r"^https?://[^\x00]*$"
+NO_NUL = r"^[^\x00]*$"
 NOT_BLANK = r"\S"
-"""Some character that is not white space, as Python's ``re`` (and ``str.strip``) count it: the schema shows
-this pattern, and the validator applies it with ``re`` rather than pydantic's regex engine, whose white
-space leaves out controls such as U+001C that Python strips."""
+"""Some character that is not white space, as Python's ``re`` (and ``str.strip``) count it: the validator
+applies it with ``re`` rather than pydantic's regex engine, whose white space leaves out controls such as
+U+001C that Python strips."""
+TEXT_PATTERN = r"^[^\x00]*[^\s\x00][^\x00]*$"
+"""What the schema shows for a message's text: no NUL, and not blank (``NOT_BLANK``). Only documented: the
+validators check the same with ``in`` and ``re.search``, which cannot backtrack over a long text."""
+
+
+def _refuse_nul(value: object) -> object:
+    """No text field takes U+0000: PostgreSQL cannot store it in text, so SQLite must not either (one rule
+    for both databases, docs/api.md). Checked before the field's own pattern, to say what is wrong."""
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError("must not contain the NUL character (U+0000)")
+    return value
+
+
+NoNul = BeforeValidator(_refuse_nul)
 
 
 class CustomerIn(BaseModel):
     """What the customer tells about themselves; shown to the agent."""
 
     model_config = ConfigDict(extra="forbid")
-    name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
-    email: Annotated[str, Field(max_length=254, pattern=EMAIL_PATTERN)] | None = None
+    name: Annotated[str, Field(min_length=1, max_length=200, pattern=NO_NUL), NoNul] | None = None
+    email: Annotated[str, Field(max_length=254, pattern=EMAIL_PATTERN), NoNul] | None = None
 
 
 class CreateConversation(BaseModel):
     """Body of ``POST /v1/conversations``; every field is optional."""
 
     model_config = ConfigDict(extra="forbid")
-    language: Annotated[str, Field(pattern=LANGUAGE_PATTERN)] | None = None
+    language: Annotated[str, Field(pattern=LANGUAGE_PATTERN), NoNul] | None = None
     customer: CustomerIn | None = None
-    page_url: Annotated[str, Field(max_length=2048, pattern=r"^https?://")] | None = None
+    page_url: Annotated[str, Field(max_length=2048, pattern=PAGE_URL_PATTERN), NoNul] | None = None
 
 
 class ConversationCreated(BaseModel):
@@ -43,7 +59,9 @@ class PostMessage(BaseModel):
     """Body of ``POST /v1/conversations/{id}/messages``."""
 
     model_config = ConfigDict(extra="forbid")
-    text: Annotated[str, Field(min_length=1, max_length=16000, json_schema_extra={"pattern": NOT_BLANK})]
+    text: Annotated[
+        str, Field(min_length=1, max_length=16000, json_schema_extra={"pattern": TEXT_PATTERN}), NoNul
+    ]
 
     @field_validator("text")
     @classmethod
@@ -108,6 +126,54 @@ class ErrorBody(BaseModel):
 
 class ErrorOut(BaseModel):
     error: ErrorBody
+
+
+class Readiness(BaseModel):
+    """``GET /readyz`` when every check passed."""
+
+    status: Literal["ready"]
+    checks: dict[str, str] = Field(description="Each check (`database`, `livechat`) and what it found: `ok`")
+
+
+# --- webhooks: documented here, read by the integrations from the raw body -------------------------
+
+
+class LiveChatWebhook(BaseModel):
+    """A LiveChat webhook delivery: the v3.6 envelope (reference §5.1)."""
+
+    webhook_id: str
+    secret_key: str = Field(
+        description="The secret the webhook was registered with (LIVEHANDOFF_LIVECHAT_WEBHOOK_SECRET)"
+    )
+    action: str = Field(
+        description="`incoming_event`, `user_added_to_chat`, `chat_deactivated` are applied, others ignored"
+    )
+    organization_id: str = Field(description="Must be LIVEHANDOFF_LIVECHAT_ORGANIZATION_ID when that is set")
+    payload: dict[str, Any] = Field(description="The action's payload, as LiveChat documents it")
+    additional_data: dict[str, Any] | None = None
+
+
+class WebhookAck(BaseModel):
+    """A webhook was taken: ``processed`` when it changed a conversation, ``ignored`` when it was a
+    duplicate, not about one of our chats, or an action the bridge does not use."""
+
+    status: Literal["processed", "ignored"]
+
+
+def json_body(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    """``openapi_extra`` for an operation that reads its JSON body itself: its ``requestBody``."""
+    return {
+        "requestBody": {
+            "required": True,
+            "description": description,
+            "content": {"application/json": {"schema": schema}},
+        }
+    }
+
+
+def dialogflow_message(name: str, reference: str) -> dict[str, Any]:
+    """A Dialogflow message documented by Google, which the bridge reads and writes with Google's types."""
+    return {"type": "object", "title": name, "description": f"Dialogflow's `{name}`: {reference}"}
 
 
 # --- the customer's feed, documented from the domain's one definition per kind ---------------------

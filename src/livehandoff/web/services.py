@@ -17,8 +17,8 @@ from livehandoff.integrations.dialogflow import DialogflowCX, DialogflowES, cx_e
 from livehandoff.integrations.dialogflow.credentials import load_credentials
 from livehandoff.integrations.livechat import LiveChatClient, LiveChatDesk, TokenManager, ensure_webhooks
 from livehandoff.metrics import MeteredTransport, Metrics, service_hosts
-from livehandoff.ports import BotEngine, CustomerFeed, Outbox
-from livehandoff.storage import open_store
+from livehandoff.ports import BotEngine, CustomerFeed
+from livehandoff.storage import SqlStore, open_store
 
 log = structlog.get_logger("livehandoff.services")
 
@@ -33,9 +33,11 @@ class Services:
 
     settings: Settings
     bridge: Bridge
+    store: SqlStore
+    """For ``/readyz`` (is the database there and migrated) and ``/metrics`` (the outbox backlog)."""
+    tokens: TokenManager
+    """For ``/readyz``: whether a LiveChat agent token can be obtained."""
     metrics: Metrics = field(default_factory=Metrics)
-    store: Outbox | None = None
-    """The outbox, read for the backlog when ``/metrics`` is scraped."""
 
 
 def bot_engine(settings: Settings, http: httpx.AsyncClient) -> BotEngine:
@@ -118,7 +120,7 @@ async def open_services(
                         owner_client_id=settings.livechat_client_id,
                     )
                     log.info("webhooks.ensured", registered=registered)
-        yield Services(settings=settings, bridge=bridge, metrics=metrics, store=store)
+        yield Services(settings=settings, bridge=bridge, store=store, tokens=tokens, metrics=metrics)
 
 
 def _service_hosts(settings: Settings) -> dict[str, str]:

@@ -15,7 +15,7 @@ from livehandoff.emulators.livechat import AgentConsole, LiveChatEmulator, conso
 from livehandoff.emulators.livechat.changes import QUEUE_SIZE, ChangeFeed
 from livehandoff.emulators.livechat.model import SYSTEM
 from livehandoff.emulators.livechat.notify import Notification
-from livehandoff.integrations.livechat.translate import TRANSCRIPT_HEADING
+from livehandoff.integrations.livechat.translate import TRANSCRIPT_HEADING, TRANSCRIPT_ID
 
 
 def frames(body: str) -> list[tuple[str, Any]]:
@@ -50,6 +50,7 @@ async def test_the_page_and_its_files_are_served(api: httpx.AsyncClient) -> None
 async def test_the_page_marks_the_transcript_the_bridge_sends(api: httpx.AsyncClient) -> None:
     script = (await api.get("/console/static/console.js")).text
     assert f'const TRANSCRIPT_HEADING = "{TRANSCRIPT_HEADING}";' in script
+    assert f"const TRANSCRIPT_ID = /^{TRANSCRIPT_ID}(?::\\d+)?$/;" in script
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,8 @@
 For teams that keep Dialogflow's own front end (Dialogflow Messenger, say): Dialogflow calls us on each
 turn, and our answer adds the agent's messages and marks the session as being with an agent — an ES
 output context or a CX session parameter, which the agent's catch-all route keys on (docs/dialogflow.md).
-Requests are parsed and responses built with the official types.
+Requests are parsed and responses built with the official types; strings of a request lose their NUL
+characters (U+0000) before anything else reads them (docs/api.md).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from google.protobuf import json_format
 
 from livehandoff.domain.model import BotTurn
 from livehandoff.errors import InvalidInput
-from livehandoff.integrations.dialogflow.translate import turn_from_query_result
+from livehandoff.integrations.dialogflow.translate import turn_from_query_result, without_nul
 from livehandoff.integrations.dialogflow.translate_cx import turn_from_cx_query_result
 
 AGENT_CONTEXT = "livehandoff-agent"
@@ -61,12 +62,13 @@ class FulfillmentAnswer:
 def parse_es(body: bytes) -> tuple[FulfillmentTurn, dict[str, Any]]:
     """The turn of an ES ``WebhookRequest``, and its ``queryResult`` as camelCase JSON."""
     request = _parse(WebhookRequest, body)
-    data: dict[str, Any] = json_format.MessageToDict(WebhookRequest.pb(request))
+    data: dict[str, Any] = without_nul(json_format.MessageToDict(WebhookRequest.pb(request)))
     result = data.get("queryResult") or {}
-    if not request.session:
+    session = str(data.get("session") or "")
+    if not session:
         raise InvalidInput("the WebhookRequest has no session")
     turn = FulfillmentTurn(
-        session=request.session,
+        session=session,
         language=str(result.get("languageCode") or ""),
         text=str(result.get("queryText") or ""),
         turn=turn_from_query_result(result),
@@ -108,7 +110,7 @@ def answer_es(session: str, result: Mapping[str, Any], answer: FulfillmentAnswer
 def parse_cx(body: bytes) -> FulfillmentTurn:
     """The turn of a CX ``WebhookRequest``."""
     request = _parse(dialogflowcx_v3.WebhookRequest, body)
-    data: dict[str, Any] = json_format.MessageToDict(dialogflowcx_v3.WebhookRequest.pb(request))
+    data: dict[str, Any] = without_nul(json_format.MessageToDict(dialogflowcx_v3.WebhookRequest.pb(request)))
     session = (data.get("sessionInfo") or {}).get("session")
     if not session:
         raise InvalidInput("the WebhookRequest has no sessionInfo.session")

@@ -1,4 +1,8 @@
-"""Pure translation between Dialogflow ES JSON (camelCase, as Google sends it) and our domain types."""
+"""Pure translation between Dialogflow ES JSON (camelCase, as Google sends it) and our domain types.
+
+Every string Dialogflow hands us loses its NUL characters (U+0000) before it becomes a domain value:
+PostgreSQL cannot store NUL in text, and the same rule holds on SQLite (docs/api.md).
+"""
 
 from __future__ import annotations
 
@@ -10,12 +14,27 @@ from livehandoff.domain.model import BotReply, BotTurn
 DEFAULT_PLATFORMS = frozenset({"", "PLATFORM_UNSPECIFIED"})
 
 
+def without_nul(value: Any) -> Any:
+    """``value`` with NUL removed from every string in it, keys included, however deeply nested.
+
+    Recursion is safe here: what we walk was parsed by protobuf, which refuses nesting deeper than 100.
+    """
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, Mapping):
+        return {without_nul(key): without_nul(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [without_nul(item) for item in value]
+    return value
+
+
 def turn_from_query_result(result: Mapping[str, Any]) -> BotTurn:
     """The bot's turn from a ``queryResult`` object.
 
     Only default-platform messages are kept: a web customer should not see the Facebook or Slack
     variants an agent may also define (reference: a detectIntent result carries all platforms).
     """
+    result = without_nul(result)
     intent = result.get("intent") or {}
     messages = [
         m for m in result.get("fulfillmentMessages") or () if m.get("platform", "") in DEFAULT_PLATFORMS

@@ -22,6 +22,7 @@ Messages for a named ``channel`` are skipped: we never ask for one, so they are 
 matched intent's display name, else the current page's (an event or no-match turn still says where
 the conversation is). ``parameters`` are the session parameters, and they are also the turn's
 ``memory`` (``{"parameters": {...}}``), which ``DialogflowCX.send_event`` can send back later.
+Strings lose their NUL characters first, as in ``translate``.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from livehandoff.domain.model import BotReply, BotTurn
+from livehandoff.integrations.dialogflow.translate import without_nul
 
 QUICK_REPLIES_KEY = "quick_replies"
 NO_MATCH = "NO_MATCH"
@@ -37,6 +39,7 @@ NO_MATCH = "NO_MATCH"
 
 def turn_from_cx_query_result(result: Mapping[str, Any]) -> BotTurn:
     """The bot's turn from a CX ``queryResult`` object."""
+    result = without_nul(result)
     messages = [m for m in result.get("responseMessages") or () if not m.get("channel")]
     replies: list[BotReply] = []
     payloads: list[Mapping[str, Any]] = []

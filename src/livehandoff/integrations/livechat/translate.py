@@ -32,6 +32,14 @@ MAX_SESSION_FIELDS = 100
 
 TRANSCRIPT_HEADING = "Conversation with the bot before the handoff"
 
+TRANSCRIPT_ID = "livehandoff:transcript"
+"""The ``custom_id`` of the transcript's events (``livehandoff:transcript:<n>`` for the parts of a long one).
+
+It, not the heading, is what marks a transcript: a customer's text may begin with the heading, but their
+messages carry the message id the bridge chose (``msg_…``), so no customer can send an event with this
+mark. (An event property of our app would do as well, but a property must be registered with
+``register_property`` before it can be set, reference §6.4; a ``custom_id`` needs nothing, §6.2.)"""
+
 _LABELS = {Author.CUSTOMER: "Customer", Author.BOT: "Bot", Author.AGENT: "Agent", Author.SYSTEM: "System"}
 
 M = TypeVar("M", bound=BaseModel)
@@ -146,7 +154,8 @@ def message_events(
 def transcript_events(
     request: HandoffRequest, max_bytes: int = MAX_EVENT_TEXT_BYTES
 ) -> list[wire.MessageEvent]:
-    return message_events(transcript_text(request), max_bytes)
+    """The transcript as ``message`` events, each marked with ``TRANSCRIPT_ID``."""
+    return message_events(transcript_text(request), max_bytes, message_id=TRANSCRIPT_ID)
 
 
 # --- chat requests -------------------------------------------------------------------------------
@@ -212,6 +221,8 @@ def _incoming_event(payload: Mapping[str, Any]) -> DeskUpdate | None:
         return None
     if event.author_id is None or event.text is None or event.created_at is None:
         raise InvalidInput("incoming_event: a message event needs author_id, text and created_at")
+    if not event.text:
+        return None  # nothing left to show once NUL characters are gone (wire.without_nul)
     return AgentMessage(
         chat_id=data.chat_id,
         event_id=event.id,

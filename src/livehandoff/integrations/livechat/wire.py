@@ -3,20 +3,42 @@
 Nothing here leaves the package: ``translate`` turns these into domain values and back. Every model
 ignores unknown fields, because LiveChat adds fields between API versions and the agent-side and
 customer-side views of the same object differ (reference §6). Tokens are excluded from ``repr`` so a
-model in a traceback or a log line never shows one.
+model in a traceback or a log line never shows one. Every string read loses its NUL characters (U+0000)
+here, whether it comes from a webhook or from a thread we read: PostgreSQL cannot store NUL in text, and
+the same rule holds on SQLite (docs/api.md).
 """
 
 from __future__ import annotations
 
 from typing import Any, Literal, NotRequired, TypedDict
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+NUL = "\x00"
+
+
+def without_nul(value: object) -> object:
+    """``value`` without NUL characters if it is a string or a list of strings; anything else as it is."""
+    if isinstance(value, str):
+        return value.replace(NUL, "")
+    if isinstance(value, list):
+        return [item.replace(NUL, "") if isinstance(item, str) else item for item in value]
+    return value
 
 
 class _Wire(BaseModel):
     # Validation errors end up chained to our errors, and a traceback would otherwise quote the token
     # or webhook secret of the body that failed.
     model_config = ConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_nul(cls, data: Any) -> Any:
+        """Each model cleans its own fields; nested models clean theirs as they are validated, and a
+        ``dict[str, Any]`` (a webhook's ``payload``) is cleaned when ``translate`` validates it."""
+        if isinstance(data, dict):
+            return {key: without_nul(value) for key, value in data.items()}
+        return data
 
 
 # --- Accounts API (§1) ---------------------------------------------------------------------------

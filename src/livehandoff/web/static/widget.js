@@ -47,6 +47,7 @@
       reconnecting: "Connection lost. Reconnecting…",
       offlineStatus: "You're offline. The chat reconnects when you're back online.",
       gone: "This conversation is no longer available.",
+      held: "Not sent yet — waiting to be sent…",
     },
     de: {
       launcher: "Chat starten",
@@ -75,6 +76,7 @@
       reconnecting: "Verbindung unterbrochen. Neuer Versuch…",
       offlineStatus: "Sie sind offline. Der Chat verbindet sich wieder, sobald Sie online sind.",
       gone: "Diese Unterhaltung ist nicht mehr verfügbar.",
+      held: "Noch nicht gesendet — wartet auf Versand…",
     },
   };
 
@@ -144,6 +146,8 @@
     .agent .who { color: var(--text); font-weight: 600; }
     .customer { align-self: flex-end; align-items: flex-end; }
     .customer .bubble { background: var(--accent); color: var(--accent-text); border-bottom-right-radius: 4px; }
+    .customer.held .bubble { opacity: .6; }
+    .held-note { font-size: 12px; color: var(--muted); margin: 3px 4px 0; }
     .system, .intro { align-self: center; max-width: 92%; text-align: center; font-size: 13px; color: var(--muted); }
     .typing .bubble { display: flex; gap: 4px; padding: 13px 14px; }
     .typing .bubble span { width: 7px; height: 7px; border-radius: 50%; background: var(--muted); animation: pulse 1.2s infinite; }
@@ -210,6 +214,7 @@
       this.typingTimer = 0;
       this.retryTimer = 0;
       this.isGone = false;
+      this.held = new Set(); // ids of the customer's messages the bridge holds during a LiveChat outage
     }
 
     option(name) {
@@ -554,6 +559,7 @@
       this.conversation = null;
       this.outgoing = null;
       this.lastSeq = 0;
+      this.held.clear();
       this.save({ id: null, token: null });
       this.setNotice("");
       this.showError("");
@@ -576,9 +582,28 @@
       else if (event.type === "handoff_requested" || event.type === "waiting_for_agent") this.setMode("connecting");
       else if (event.type === "queue_position") this.showQueue(event);
       else if (event.type === "agent_joined") this.setMode("agent", event.agent && event.agent.name);
+      else if (event.type === "message_queued") this.setHeld(event.message_id, true);
+      else if (event.type === "message_delivered") this.setHeld(event.message_id, false);
       else if (["handoff_ended", "handoff_failed", "handoff_cancelled", "awaiting_email"].includes(event.type)) {
         this.setMode("bot");
       }
+    }
+
+    // LiveChat could not take a message (an outage): the bridge keeps it and sends it later. Until its
+    // message_delivered arrives, the message looks and says it is not sent yet.
+    setHeld(messageId, held) {
+      if (typeof messageId !== "string") return;
+      if (held) this.held.add(messageId);
+      else this.held.delete(messageId);
+      const item = Array.from(this.ui.log.children).find((li) => li.dataset.messageId === messageId);
+      if (item) this.showHeld(item, held);
+    }
+
+    showHeld(item, held) {
+      item.classList.toggle("held", held);
+      const note = item.querySelector(".held-note");
+      if (held && !note) item.append(el("span", "held-note", this.t.held));
+      else if (!held && note) note.remove();
     }
 
     showQueue(event) {
@@ -621,6 +646,10 @@
         const sameAuthor = previous && previous.dataset.who === `${event.author}:${who}`;
         item.dataset.who = `${event.author}:${who}`;
         item.append(el("span", event.author === "customer" || sameAuthor ? "sr" : "who", who), el("p", "bubble", event.text));
+      }
+      if (event.author === "customer" && typeof event.id === "string") {
+        item.dataset.messageId = event.id;
+        if (this.held.has(event.id)) this.showHeld(item, true);
       }
       log.append(item);
       if (event.author === "bot" && Array.isArray(event.quick_replies)) this.showQuickReplies(event.quick_replies);

@@ -105,6 +105,7 @@ async def test_new_customer_costs_three_calls(desk: LiveChatDesk, fake: FakeLive
                         "Customer: My parcel never arrived\n"
                         "Bot: Sorry to hear that. What is your order number?\n"
                         "Customer: Let me talk to a person",
+                        "custom_id": "livehandoff:transcript",
                     }
                 ]
             },

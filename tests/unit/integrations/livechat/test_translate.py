@@ -104,6 +104,7 @@ def test_short_transcript_is_one_message_event() -> None:
             "Customer: I want a human\n"
             "Agent (Anna): Earlier chat\n"
             "System: Customer was handed back to the bot",
+            "custom_id": "livehandoff:transcript",
         }
     ]
 

@@ -11,7 +11,13 @@ import pytest
 from livehandoff.domain.model import AgentJoined, AgentMessage, ChatEnded
 from livehandoff.errors import ConfigurationError, InvalidInput
 from livehandoff.integrations.livechat import wire
-from livehandoff.integrations.livechat.webhook import WebhookSecretMismatch, parse_webhook
+from livehandoff.integrations.livechat.webhook import (
+    MAX_SECRET_CANDIDATES,
+    WebhookOrganizationMismatch,
+    WebhookSecretMismatch,
+    carries_secret,
+    parse_webhook,
+)
 
 from .conftest import ORGANIZATION_ID, load
 
@@ -111,11 +117,96 @@ def test_our_secret_must_be_configured() -> None:
 @pytest.mark.parametrize(
     "raw", [b"", b"{not json", b"\xff\xfe\x00", b"[1, 2]", b'"incoming_event"', b"null"], ids=repr
 )
-def test_malformed_bodies_are_invalid_input(raw: bytes) -> None:
+def test_malformed_bodies_without_the_secret_are_refused_unparsed(raw: bytes) -> None:
+    with pytest.raises(WebhookSecretMismatch):
+        parse_webhook(raw, secret=SECRET)
+
+
+SECRET_MEMBER = f'"secret_key": "{SECRET}"'.encode()
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"{" + SECRET_MEMBER + b", not json",
+        b"{" + SECRET_MEMBER + b', "text": "\xff\xfe"}',
+        b"[{" + SECRET_MEMBER + b"}]",
+        b"{" + SECRET_MEMBER + b', "payload": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+        b"{" + SECRET_MEMBER + b', "payload": ' + b'{"a":' * 50_000 + b"1" + b"}" * 50_000 + b"}",
+    ],
+    ids=["not JSON", "not UTF-8", "an array", "deep arrays", "deep objects"],
+)
+def test_malformed_bodies_with_the_secret_are_invalid_input(raw: bytes) -> None:
     with pytest.raises(InvalidInput) as caught:
         parse_webhook(raw, secret=SECRET)
 
     assert not isinstance(caught.value, WebhookSecretMismatch)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"[" * 100_000 + b"]" * 100_000,
+        b'{"secret_key": "wrong", "payload": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+        b'{"payload": {"secret_key": "' + b"a" * 1_000_000 + b'"}}',
+        b'{"text": "\\"secret_key\\": \\"' + SECRET.encode() + b'\\""}',
+    ],
+    ids=["deep, no secret", "deep, wrong secret", "a huge secret", "the secret quoted in a text"],
+)
+def test_hostile_bodies_without_the_secret_are_refused_unparsed(raw: bytes) -> None:
+    with pytest.raises(WebhookSecretMismatch):
+        parse_webhook(raw, secret=SECRET)
+
+
+def test_the_secret_may_be_written_with_escapes() -> None:
+    escaped = "".join(f"\\u{ord(char):04x}" for char in SECRET)
+    raw = body("chat_deactivated_by_agent").replace(f'"{SECRET}"'.encode(), f'"{escaped}"'.encode())
+
+    assert isinstance(parse_webhook(raw, secret=SECRET), ChatEnded)
+
+
+def test_a_nested_secret_alone_is_not_enough() -> None:
+    document = load("webhooks/chat_deactivated_by_agent")
+    del document["secret_key"]
+    document["payload"]["secret_key"] = SECRET
+
+    with pytest.raises(WebhookSecretMismatch):
+        parse_webhook(json.dumps(document).encode(), secret=SECRET)
+
+
+@pytest.mark.parametrize(
+    ("decoys", "found"), [(MAX_SECRET_CANDIDATES - 1, True), (MAX_SECRET_CANDIDATES, False)]
+)
+def test_only_the_first_secret_keys_are_read(decoys: int, found: bool) -> None:
+    raw = b"{" + b'"secret_key": "no", ' * decoys + SECRET_MEMBER + b"}"
+
+    assert carries_secret(raw, SECRET) is found
+
+
+def test_a_lone_surrogate_as_secret_is_a_mismatch() -> None:
+    with pytest.raises(WebhookSecretMismatch):
+        parse_webhook(b'{"secret_key": "\\ud800"}', secret=SECRET)
+
+
+def test_the_configured_organization_is_required() -> None:
+    delivery = body("chat_deactivated_by_agent")
+
+    assert isinstance(parse_webhook(delivery, secret=SECRET, organization_id=ORGANIZATION_ID), ChatEnded)
+    with pytest.raises(WebhookOrganizationMismatch):
+        parse_webhook(delivery, secret=SECRET, organization_id="another-organization")
+
+
+def test_without_a_configured_organization_any_is_accepted() -> None:
+    delivery = body("chat_deactivated_by_agent", organization_id="another-organization")
+
+    assert isinstance(parse_webhook(delivery, secret=SECRET, organization_id=""), ChatEnded)
+
+
+def test_a_wrong_secret_is_told_before_a_wrong_organization() -> None:
+    delivery = body("chat_deactivated_by_agent", secret_key="wrong", organization_id="another-organization")
+
+    with pytest.raises(WebhookSecretMismatch):
+        parse_webhook(delivery, secret=SECRET, organization_id=ORGANIZATION_ID)
 
 
 @pytest.mark.parametrize("field", ["webhook_id", "action", "organization_id", "payload"])

@@ -4,7 +4,11 @@
 "use strict";
 
 (() => {
-  // The first line of the transcript the bridge sends (src/livehandoff/integrations/livechat/translate.py).
+  // What marks the bot transcript livehandoff sends: the custom_id of its events, TRANSCRIPT_ID in
+  // src/livehandoff/integrations/livechat/translate.py ("livehandoff:transcript", ":<n>" for the parts of a long
+  // one). Only that is trusted: a customer's message may begin with the heading, but its custom_id is the
+  // message id the bridge gave it, so it is shown as the customer's message, whatever it says.
+  const TRANSCRIPT_ID = /^livehandoff:transcript(?::\d+)?$/;
   const TRANSCRIPT_HEADING = "Conversation with the bot before the handoff";
   const TRANSCRIPT_LINE = /^(Customer|Bot|Agent|System)(?: \(([^)]*)\))?: /;
   const MAX_THREADS = 10;
@@ -201,10 +205,14 @@
     return customer.name || customer.email || "Customer";
   }
 
+  function isTranscript(event) {
+    return event.type === "message" && TRANSCRIPT_ID.test(event.custom_id || "");
+  }
+
   function preview(summary) {
     const last = summary.last_event_per_type.message?.event;
     if (!last) return "No messages yet";
-    return last.text.startsWith(TRANSCRIPT_HEADING) ? "Bot transcript" : last.text;
+    return isTranscript(last) ? "Bot transcript" : last.text;
   }
 
   function renderList() {
@@ -305,7 +313,7 @@
     if (event.type === "system_message") return el("li", { class: "system" }, event.text);
     const author = users.get(event.author_id) || { type: "customer", name: "Customer" };
     const text = event.type === "message" ? event.text : `[${event.type.replace(/_/g, " ")}]`;
-    if (author.type === "customer" && text.startsWith(TRANSCRIPT_HEADING)) return renderTranscript(text, event);
+    if (author.type === "customer" && isTranscript(event)) return renderTranscript(text, event);
     const side = author.type === "agent" ? "agent" : "customer";
     const name = author.type === "agent" ? author.name : displayName(author);
     return el(
@@ -316,8 +324,10 @@
     );
   }
 
+  // A long transcript comes in several events; only the first starts with the heading.
   function renderTranscript(text, event) {
-    const [heading, ...lines] = text.split("\n");
+    const lines = text.split("\n");
+    const heading = lines[0].startsWith(TRANSCRIPT_HEADING) ? lines.shift() : "";
     const entries = [];
     for (const line of lines) {
       const match = TRANSCRIPT_LINE.exec(line);
@@ -326,13 +336,15 @@
         entries.push(el("p", { class: `line ${match[1].toLowerCase()}` }, el("b", {}, who), " ", line.slice(match[0].length)));
       } else if (entries.length) {
         entries[entries.length - 1].append(el("br"), line);
+      } else {
+        entries.push(el("p", { class: "line" }, line)); // a line the previous part began
       }
     }
     const reason = /\(reason: ([^)]*)\)/.exec(heading);
     return el(
       "li",
       { class: "transcript", "aria-label": "Bot transcript" },
-      el("p", { class: "transcript-title" }, "Bot transcript",
+      el("p", { class: "transcript-title" }, heading ? "Bot transcript" : "Bot transcript (continued)",
         el("span", { class: "muted" }, ` · sent by livehandoff ${formatTime(event.created_at)}${reason ? ` · reason: ${reason[1]}` : ""}`)),
       ...entries,
     );
