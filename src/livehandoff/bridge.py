@@ -482,16 +482,15 @@ class Bridge:
         """While the head of the conversation's queue is held back, every message queued behind it waits
         too: each is shown as waiting (``message_queued``) once, and as delivered when it arrives.
 
-        Called after a deferral and after each post. A post that lands between the two reads below is
-        told by its own call, which reads after its save.
+        Called after a deferral and after each post (a post that lands while the worker defers is told by
+        its own call, which reads after its save). Marking is one statement that returns only the messages
+        it marked, so two callers at once never tell about one message twice.
         """
         head = await self._outbox.next_item(conversation_id)
         if head is None or head.attempts == 0:
             return
-        waiting = [item for item in await self._outbox.queued(conversation_id) if not item.held]
-        for item in waiting:
-            await self._apply(conversation_id, DeskDeliveryDeferred(item.message_id))
-        await self._outbox.mark_held([item.id for item in waiting if item.id is not None])
+        for message_id in await self._outbox.hold_waiting(conversation_id):
+            await self._apply(conversation_id, DeskDeliveryDeferred(message_id))
 
     async def _apply(
         self,

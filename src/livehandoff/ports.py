@@ -140,12 +140,10 @@ class Outbox(Protocol):
         """The conversation's oldest message still to route."""
         ...
 
-    async def queued(self, conversation_id: str) -> list[OutboxItem]:
-        """The conversation's messages still to route, oldest first."""
-        ...
-
-    async def mark_held(self, item_ids: Collection[int]) -> None:
-        """The customer was told these messages wait (``OutboxItem.held``)."""
+    async def hold_waiting(self, conversation_id: str) -> list[str]:
+        """While the head of the conversation's queue has failed at least once, mark every message of the
+        queue not marked yet as held (``OutboxItem.held``: the customer is told it waits); return their
+        message ids, oldest first. Racing callers get disjoint lists."""
         ...
 
     async def reschedule(self, item_id: int, *, attempts: int, next_attempt_at: datetime, error: str) -> None:

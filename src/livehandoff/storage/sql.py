@@ -184,16 +184,18 @@ class SqlStore:
         row = await self._read(lambda connection: connection.execute(query).first())
         return None if row is None else outbox_item_from_row(row)
 
-    async def queued(self, conversation_id: str) -> list[OutboxItem]:
-        query = select(outbox).where(outbox.c.conversation_id == conversation_id).order_by(outbox.c.id)
-        rows = await self._read(lambda connection: connection.execute(query).all())
-        return [outbox_item_from_row(row) for row in rows]
-
-    async def mark_held(self, item_ids: Collection[int]) -> None:
-        if not item_ids:
-            return
-        statement = update(outbox).where(outbox.c.id.in_(list(item_ids))).values(held=True)
-        await self._write(lambda connection: connection.execute(statement))
+    async def hold_waiting(self, conversation_id: str) -> list[str]:
+        queue, head = outbox.alias("queue"), outbox.alias("head")
+        first = select(func.min(queue.c.id)).where(queue.c.conversation_id == conversation_id)
+        head_failed = exists().where(head.c.id == first.scalar_subquery(), head.c.attempts > 0)
+        statement = (
+            update(outbox)
+            .where(outbox.c.conversation_id == conversation_id, outbox.c.held.is_(False), head_failed)
+            .values(held=True)
+            .returning(outbox.c.id, outbox.c.message_id)
+        )
+        rows = await self._write(lambda connection: connection.execute(statement).all())
+        return [row.message_id for row in sorted(rows, key=lambda row: row.id)]
 
     async def reschedule(self, item_id: int, *, attempts: int, next_attempt_at: datetime, error: str) -> None:
         statement = (
