@@ -3,8 +3,10 @@
 Besides the counts, the report says where each failure came from as far as the driver can tell: an
 agent message whose conversation had agent messages sent while the bridge was down was at the mercy of
 LiveChat's webhook retries; a customer message accepted before the kill may have been on its way to
-LiveChat when the bridge died. The bridge's log lines about the first conversations with a problem are
-copied in (the bridge logs ids, never message text).
+LiveChat when the bridge died. The bridge's log lines (of every instance) about the first conversations
+with a problem are copied in (the bridge logs ids, never message text).
+
+It also gives the instances, the kill and the rolling restart.
 """
 
 from __future__ import annotations
@@ -73,7 +75,11 @@ def build_report(run: ChaosRun, started_at: str, total_s: float) -> Outcome:
         "config": _config(run.options),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "os": platform.platform()},
         "timings": {**run.timings, "total_s": round(total_s, 2)},
+        "instances": run.stack.instance_count,
+        "kills": 1 if run.restart else 0,
+        "restarts": len(run.outages.rolling.get("instances", [])),
         "restart": run.restart,
+        "rolling_restart": run.outages.rolling,
         "totals": {"lost": totals.lost, "duplicated": totals.duplicated, "out_of_order": totals.out_of_order},
         "directions": {name: tally.as_json() for name, tally in directions.items()},
         "around_the_kill": _around_the_kill(findings, run.outage),
@@ -81,7 +87,7 @@ def build_report(run: ChaosRun, started_at: str, total_s: float) -> Outcome:
         "setup_failures": run.setup_failures,
         "clients": dict(sorted(counters.items())),
         "faults": _faults(run.fault_counts),
-        "problems": _problems(findings, run.outage, run.stack.bridge_log),
+        "problems": _problems(findings, run.outage, run.stack.bridge_logs),
         "definitions": DEFINITIONS,
     }
     return Outcome(report, ok)
@@ -101,6 +107,8 @@ def _config(options: ChaosOptions) -> dict[str, Any]:
         "settle_seconds": options.settle_seconds,
         "retry_horizon_seconds": options.retry_horizon_seconds,
         "database": _database(options.database_url),
+        "instances": options.instances,
+        "redis": _redis(options.redis_url),
     }
 
 
@@ -108,6 +116,13 @@ def _database(url: str) -> str:
     if not url:
         return "sqlite (in the run's directory)"
     return normalise_url(url).render_as_string(hide_password=True)
+
+
+def _redis(url: str) -> str | None:
+    if not url:
+        return None
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.rpartition('@')[2]}"
 
 
 def _faults(counts: dict[str, Any]) -> dict[str, Any]:
@@ -138,7 +153,7 @@ def _around_the_kill(findings: dict[str, Pairs], outage: tuple[float, float] | N
 
 
 def _problems(
-    findings: dict[str, Pairs], outage: tuple[float, float] | None, bridge_log: Path
+    findings: dict[str, Pairs], outage: tuple[float, float] | None, bridge_logs: list[Path]
 ) -> list[dict[str, Any]]:
     """The first conversations with a failure, with what each side was shown."""
     problems: list[dict[str, Any]] = []
@@ -165,7 +180,7 @@ def _problems(
             )
     problems = problems[:MAX_PROBLEMS]
     for problem in problems[:PROBLEMS_WITH_LOGS]:
-        problem["bridge_log"] = _log_lines(bridge_log, (problem["conversation_id"], problem["chat_id"]))
+        problem["bridge_log"] = _log_lines(bridge_logs, (problem["conversation_id"], problem["chat_id"]))
     return problems
 
 
@@ -182,20 +197,27 @@ def _relative(
     }
 
 
-def _log_lines(path: Path, needles: tuple[str, ...]) -> list[str]:
-    """The bridge's log lines that name the conversation or its chat."""
+def _log_lines(paths: list[Path], needles: tuple[str, ...]) -> list[str]:
+    """The bridge's log lines that name the conversation or its chat; with several instances, each
+    prefixed with its log's name and sorted by time (every line starts with its ISO timestamp)."""
     wanted = [needle for needle in needles if needle]
-    if not wanted or not path.exists():
-        return []
-    with path.open(encoding="utf-8", errors="replace") as log:
-        lines = [line.rstrip() for line in log if any(needle in line for needle in wanted)]
+    lines: list[str] = []
+    for path in paths:
+        if not wanted or not path.exists():
+            continue
+        prefix = f"[{path.stem}] " if len(paths) > 1 else ""
+        with path.open(encoding="utf-8", errors="replace") as log:
+            found = [line.rstrip() for line in log if any(needle in line for needle in wanted)]
+        lines.extend(prefix + line for line in found)
+    if len(paths) > 1:
+        lines.sort(key=lambda line: line.partition("] ")[2])
     return lines[-LOG_LINES_PER_PROBLEM:]
 
 
 def summary(outcome: Outcome) -> list[str]:
     """The lines printed before the final one: per direction, and what else failed."""
     report = outcome.report
-    lines = []
+    lines = [_disruptions(report)]
     for name, tally in report["directions"].items():
         shown = " ".join(f"{key}={value}" for key, value in tally.items())
         lines.append(f"chaos: {name}: {shown}")
@@ -207,3 +229,8 @@ def summary(outcome: Outcome) -> list[str]:
     if broken:
         lines.append(f"chaos: event streams broke their promise: {broken}")
     return lines
+
+
+def _disruptions(report: dict[str, Any]) -> str:
+    """Instances, kills and restarts, on one line."""
+    return f"chaos: instances={report['instances']} kills={report['kills']} restarts={report['restarts']}"
