@@ -84,6 +84,12 @@ def test_streams_cut_by_a_stop_resume_elsewhere_without_gaps_or_repeats(outcome:
     assert {key: clients.get(key, 0) for key in STREAM_BREAKS} == dict.fromkeys(STREAM_BREAKS, 0)
 
 
+def test_every_agent_message_has_a_delivery_time(outcome: Outcome) -> None:
+    latency = outcome.report["latency"]["agent_to_customer_ms"]
+    assert latency["count"] == 30
+    assert 0 < latency["p50"] <= latency["p99"] <= latency["max"]
+
+
 def test_the_report_names_postgres_and_the_instances(outcome: Outcome) -> None:
     config = outcome.report["config"]
     assert config["database"].startswith("postgresql+asyncpg://")

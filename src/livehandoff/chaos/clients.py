@@ -43,6 +43,10 @@ class Conversation:
     agent_sent: list[str] = field(default_factory=list)
     sent_at: dict[str, float] = field(default_factory=dict)
     """When each sent message was acknowledged (``time.monotonic``)."""
+    send_started: dict[str, float] = field(default_factory=dict)
+    """When the agent began sending each of their messages (``time.monotonic``)."""
+    shown_at: dict[str, float] = field(default_factory=dict)
+    """When the customer's stream first showed each agent message (``time.monotonic``)."""
     unsent: list[str] = field(default_factory=list)
     """Messages that got no acknowledgement before the run's deadline (never counted as sent)."""
     events: dict[int, dict[str, Any]] = field(default_factory=dict)
@@ -198,6 +202,8 @@ class Customers:
         if seq != last + 1:
             conversation.counters["stream_gaps"] += 1
         conversation.events[seq] = event
+        if event.get("type") == "message" and event.get("author") == "agent":
+            conversation.shown_at.setdefault(str(event.get("text")), time.monotonic())
 
 
 class _StreamRefused(Exception):

@@ -6,11 +6,15 @@ LiveChat's webhook retries; a customer message accepted before the kill may have
 LiveChat when the bridge died. The bridge's log lines (of every instance) about the first conversations
 with a problem are copied in (the bridge logs ids, never message text).
 
-It also gives the instances, the kill and the rolling restart.
+It also gives the instances, the kill and the rolling restart, and the agent → customer delivery latency:
+from the moment the agent began ``send_event`` to the moment the customer's stream showed the message —
+LiveChat's webhook (with its faults: delays, holds, drops and their retries), the bridge applying it, and
+the wake-up of the stream, which with several instances is on another instance most of the time.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import platform
 from collections import Counter
@@ -80,6 +84,7 @@ def build_report(run: ChaosRun, started_at: str, total_s: float) -> Outcome:
         "restarts": len(run.outages.rolling.get("instances", [])),
         "restart": run.restart,
         "rolling_restart": run.outages.rolling,
+        "latency": {"agent_to_customer_ms": latency(run.active)},
         "totals": {"lost": totals.lost, "duplicated": totals.duplicated, "out_of_order": totals.out_of_order},
         "directions": {name: tally.as_json() for name, tally in directions.items()},
         "around_the_kill": _around_the_kill(findings, run.outage),
@@ -123,6 +128,23 @@ def _redis(url: str) -> str | None:
         return None
     scheme, _, rest = url.partition("://")
     return f"{scheme}://{rest.rpartition('@')[2]}"
+
+
+def latency(conversations: list[Conversation]) -> dict[str, float | int]:
+    """Percentiles (nearest rank) of the agent → customer delivery time, in milliseconds."""
+    samples = sorted(
+        1000 * (conversation.shown_at[text] - conversation.send_started[text])
+        for conversation in conversations
+        for text in conversation.agent_sent
+        if text in conversation.shown_at and text in conversation.send_started
+    )
+    if not samples:
+        return {"count": 0}
+
+    def rank(share: float) -> float:
+        return round(samples[max(0, math.ceil(share * len(samples)) - 1)], 1)
+
+    return {"count": len(samples), "p50": rank(0.5), "p90": rank(0.9), "p99": rank(0.99), "max": rank(1.0)}
 
 
 def _faults(counts: dict[str, Any]) -> dict[str, Any]:
@@ -232,5 +254,9 @@ def summary(outcome: Outcome) -> list[str]:
 
 
 def _disruptions(report: dict[str, Any]) -> str:
-    """Instances, kills and restarts, on one line."""
-    return f"chaos: instances={report['instances']} kills={report['kills']} restarts={report['restarts']}"
+    """Instances, kills, restarts and the agent → customer latency, on one line."""
+    line = f"chaos: instances={report['instances']} kills={report['kills']} restarts={report['restarts']}"
+    measured = report["latency"]["agent_to_customer_ms"]
+    if measured.get("count"):
+        line += f" agent_to_customer_ms p50={measured['p50']:g} p99={measured['p99']:g}"
+    return line

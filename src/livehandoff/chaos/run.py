@@ -43,6 +43,9 @@ DEFAULT_FAULTS = Path(__file__).with_name("faults.json")
 QUIET_SECONDS = 3.0
 """After everything arrived, how long to go on listening for late copies."""
 FINAL_READ_SECONDS = 30.0
+LISTEN_AFTER_SECONDS = 15.0
+"""How long a customer's stream stays open after both sides sent their last message, for the agent's
+last messages to arrive while the delivery latency is measured (later ones are read when settling)."""
 
 T = TypeVar("T")
 
@@ -233,13 +236,22 @@ class ChaosRun:
                     await monkey
 
     async def _converse(self, conversation: Conversation) -> None:
+        talking = True
+
+        def heard_everything() -> bool:
+            return not talking and conversation.agent_messages_arrived()
+
         reader = asyncio.create_task(
-            self.customers.follow(conversation, lambda: False, deadline=time.monotonic() + 86_400)
+            self.customers.follow(conversation, heard_everything, deadline=time.monotonic() + 86_400)
         )
         try:
             async with asyncio.TaskGroup() as group:
                 group.create_task(self._customer_turns(conversation))
                 group.create_task(self._agent_turns(conversation))
+            talking = False
+            if not conversation.agent_messages_arrived():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(asyncio.shield(reader), LISTEN_AFTER_SECONDS)
         finally:
             reader.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -261,6 +273,7 @@ class ChaosRun:
         for n in range(1, self.options.messages + 1):
             await self._pacer.wait()
             text = f"a:{conversation.index}:{n}"
+            conversation.send_started[text] = time.monotonic()
             try:
                 await self.agents.say(conversation, text)
             except (DriverError, httpx.TransportError) as exc:
