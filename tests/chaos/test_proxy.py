@@ -63,6 +63,8 @@ async def test_connections_go_round_robin_and_a_closed_port_passes_to_the_next()
     assert answers == [b"one", b"two", b"two", b"one", b"two", b"two"]
     assert proxy.refused == 2
     assert proxy.stats()["connections"] == {"1": {"api": 2}, "3": {"api": 4}}
+    assert len(proxy.first_answer_s["api"]) == 6
+    assert not proxy.unanswered
 
 
 async def test_an_instance_marked_down_gets_no_new_connections_until_marked_up() -> None:
@@ -97,3 +99,22 @@ async def test_a_connection_no_instance_takes_is_closed() -> None:
 )
 def test_the_first_request_line_says_what_a_connection_is_for(first: bytes, kind: str) -> None:
     assert request_kind(first) == kind
+
+
+async def test_a_request_an_instance_never_answers_is_counted_unanswered() -> None:
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(1024)
+        writer.close()
+        await writer.wait_closed()
+
+    server = await asyncio.start_server(silent, HOST, 0)
+    try:
+        async with proxy_over([server.sockets[0].getsockname()[1]]) as proxy:
+            answer = await ask(proxy, b"POST /webhooks/livechat HTTP/1.1\r\n\r\n")
+    finally:
+        server.close()
+        await server.wait_closed()
+
+    assert answer == b""
+    assert proxy.unanswered == {"webhook": 1}
+    assert proxy.stats()["connections"] == {"1": {"webhook": 1}}

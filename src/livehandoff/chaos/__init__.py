@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import resource
 import shutil
 import signal
 import tempfile
@@ -59,11 +60,12 @@ async def run_chaos(options: ChaosOptions, *, workdir: Path, say: Callable[[str]
             run.timings["stack_start_s"] = round(time.monotonic() - began, 2)
             await run.run()
     finally:
+        cpu = stack.cpu_seconds()
         await stack.aclose()
     outcome = build_report(run, started_at, time.monotonic() - began)
     outcome.report["bridge_starts"] = stack.bridge_starts
-    if stack.proxy is not None:
-        outcome.report["proxy"] = stack.proxy.stats()
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    outcome.report["cpu_seconds"] = {**cpu, "driver": round(usage.ru_utime + usage.ru_stime, 1)}
     return outcome
 
 

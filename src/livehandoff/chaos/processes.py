@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import socket
 import sys
@@ -48,6 +49,7 @@ class Child:
         self.process: asyncio.subprocess.Process | None = None
         self._log: IO[bytes] | None = None
         self._copying: asyncio.Task[None] | None = None
+        self._cpu_spent = 0.0
 
     async def start(self, *, stdout_pipe: bool = False) -> None:
         self._log = self.log_path.open("ab")
@@ -72,6 +74,23 @@ class Child:
     def pid(self) -> int | None:
         return self.process.pid if self.running and self.process is not None else None
 
+    @property
+    def cpu_seconds(self) -> float:
+        """CPU time (user and system) of every run of this process so far, as far as ``/proc`` shows it
+        (the last moments of a stopped run are not counted)."""
+        return self._cpu_spent + self._cpu_now()
+
+    def _cpu_now(self) -> float:
+        pid = self.pid
+        if pid is None:
+            return 0.0
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii")
+        except OSError:  # not Linux, or already gone
+            return 0.0
+        fields = stat.rpartition(")")[2].split()  # the name may hold spaces; fields 3… follow it
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     async def first_line(self) -> str:
         """The first line of stdout (the LiveChat emulator prints its credentials there); the rest is
         copied to the log, since a pipe nobody reads fills up and blocks the child's next write."""
@@ -90,6 +109,7 @@ class Child:
 
     async def kill(self) -> None:
         """``SIGKILL``, as a crash or an OOM kill would end it."""
+        self._cpu_spent += self._cpu_now()
         if self.process is not None and self.process.returncode is None:
             self.process.send_signal(signal.SIGKILL)
             await self.process.wait()
@@ -98,6 +118,7 @@ class Child:
     async def stop(self, grace: float = STOP_SECONDS) -> bool:
         """``SIGTERM``, then ``SIGKILL`` if it is still there after ``grace`` seconds; whether it exited
         by itself."""
+        self._cpu_spent += self._cpu_now()
         process = self.process
         exited = True
         if process is not None and process.returncode is None:

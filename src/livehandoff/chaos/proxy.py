@@ -7,14 +7,17 @@ client too, who connects again — through the proxy, so to whichever instance i
 not half-close, so closing both at the first end loses nothing.
 
 Nothing is parsed, except that the first request line of each connection is looked at to count, per
-instance, event streams, LiveChat's webhook deliveries and other requests for the report.
+instance, event streams, LiveChat's webhook deliveries and other requests for the report, and to time,
+per kind, how long the first request waited for the first byte of its answer (an instance slow to
+answer webhooks shows there before LiveChat gives up on them).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections import Counter
+import time
+from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -53,6 +56,10 @@ class RoundRobinProxy:
         """Connections an instance did not accept, handed to the next one."""
         self.unserved = 0
         """Connections no instance accepted: closed at once."""
+        self.first_answer_s: defaultdict[str, list[float]] = defaultdict(list)
+        """Per kind, seconds from a connection's first request to the first byte of its answer."""
+        self.unanswered: Counter[str] = Counter()
+        """Per kind, connections that ended with their first request unanswered (cut, or given up)."""
 
     @property
     def url(self) -> str:
@@ -73,7 +80,12 @@ class RoundRobinProxy:
         per_instance: dict[str, dict[str, int]] = {}
         for (index, kind), count in sorted(self.routed.items()):
             per_instance.setdefault(str(index + 1), {})[kind] = count
-        return {"connections": per_instance, "refused": self.refused, "unserved": self.unserved}
+        return {
+            "connections": per_instance,
+            "refused": self.refused,
+            "unserved": self.unserved,
+            "unanswered": dict(sorted(self.unanswered.items())),
+        }
 
     async def aclose(self) -> None:
         """Stop listening and cut every connection still open."""
@@ -131,13 +143,20 @@ class RoundRobinProxy:
         upstream_writer: asyncio.StreamWriter,
     ) -> None:
         """Copy both ways until one side ends."""
+        asked: list[tuple[str, float]] = []
+        answered: list[float] = []
 
-        def first(chunk: bytes) -> None:
-            self.routed[(index, request_kind(chunk))] += 1
+        def first_request(chunk: bytes) -> None:
+            kind = request_kind(chunk)
+            self.routed[(index, kind)] += 1
+            asked.append((kind, time.monotonic()))
+
+        def first_answer(chunk: bytes) -> None:
+            answered.append(time.monotonic())
 
         pumps = {
-            asyncio.create_task(_copy(client_reader, upstream_writer, first)),
-            asyncio.create_task(_copy(upstream_reader, client_writer)),
+            asyncio.create_task(_copy(client_reader, upstream_writer, first_request)),
+            asyncio.create_task(_copy(upstream_reader, client_writer, first_answer)),
         }
         try:
             await asyncio.wait(pumps, return_when=asyncio.FIRST_COMPLETED)
@@ -145,6 +164,12 @@ class RoundRobinProxy:
             for pump in pumps:
                 pump.cancel()
             await asyncio.gather(*pumps, return_exceptions=True)
+            if asked:
+                kind, at = asked[0]
+                if answered and answered[0] >= at:
+                    self.first_answer_s[kind].append(answered[0] - at)
+                else:
+                    self.unanswered[kind] += 1
 
 
 async def _copy(

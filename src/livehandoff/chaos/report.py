@@ -77,7 +77,7 @@ def build_report(run: ChaosRun, started_at: str, total_s: float) -> Outcome:
         "ok": ok,
         "started_at": started_at,
         "config": _config(run.options),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "os": platform.platform()},
+        "machine": _machine(run.load),
         "timings": {**run.timings, "total_s": round(total_s, 2)},
         "instances": run.stack.instance_count,
         "kills": 1 if run.restart else 0,
@@ -85,6 +85,7 @@ def build_report(run: ChaosRun, started_at: str, total_s: float) -> Outcome:
         "restart": run.restart,
         "rolling_restart": run.outages.rolling,
         "latency": {"agent_to_customer_ms": latency(run.active)},
+        "proxy": _proxy(run),
         "totals": {"lost": totals.lost, "duplicated": totals.duplicated, "out_of_order": totals.out_of_order},
         "directions": {name: tally.as_json() for name, tally in directions.items()},
         "around_the_kill": _around_the_kill(findings, run.outage),
@@ -130,19 +131,46 @@ def _redis(url: str) -> str | None:
     return f"{scheme}://{rest.rpartition('@')[2]}"
 
 
+def _machine(load: list[float]) -> dict[str, Any]:
+    machine: dict[str, Any] = {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "os": platform.platform(),
+    }
+    if load:
+        machine["load_1m"] = {"mean": round(sum(load) / len(load), 2), "max": round(max(load), 2)}
+    return machine
+
+
+def _proxy(run: ChaosRun) -> dict[str, Any] | None:
+    """What the proxy spread, and how long instances took to begin answering, per kind of request."""
+    proxy = run.stack.proxy
+    if proxy is None:
+        return None
+    waited = {kind: milliseconds(samples) for kind, samples in sorted(proxy.first_answer_s.items())}
+    return {**proxy.stats(), "first_answer_ms": waited}
+
+
 def latency(conversations: list[Conversation]) -> dict[str, float | int]:
-    """Percentiles (nearest rank) of the agent → customer delivery time, in milliseconds."""
-    samples = sorted(
-        1000 * (conversation.shown_at[text] - conversation.send_started[text])
-        for conversation in conversations
-        for text in conversation.agent_sent
-        if text in conversation.shown_at and text in conversation.send_started
+    """The agent → customer delivery time, in milliseconds (see the module docstring)."""
+    return milliseconds(
+        [
+            conversation.shown_at[text] - conversation.send_started[text]
+            for conversation in conversations
+            for text in conversation.agent_sent
+            if text in conversation.shown_at and text in conversation.send_started
+        ]
     )
+
+
+def milliseconds(seconds: list[float]) -> dict[str, float | int]:
+    """How many, and percentiles (nearest rank) in milliseconds."""
+    samples = sorted(seconds)
     if not samples:
         return {"count": 0}
 
     def rank(share: float) -> float:
-        return round(samples[max(0, math.ceil(share * len(samples)) - 1)], 1)
+        return round(1000 * samples[max(0, math.ceil(share * len(samples)) - 1)], 1)
 
     return {"count": len(samples), "p50": rank(0.5), "p90": rank(0.9), "p99": rank(0.99), "max": rank(1.0)}
 
@@ -240,6 +268,12 @@ def summary(outcome: Outcome) -> list[str]:
     """The lines printed before the final one: per direction, and what else failed."""
     report = outcome.report
     lines = [_disruptions(report)]
+    if "load_1m" in report["machine"]:
+        load = report["machine"]["load_1m"]
+        lines.append(
+            f"chaos: machine: {report['machine']['cpus']} cpus, load (1 min) mean {load['mean']:g}"
+            f" max {load['max']:g}"
+        )
     for name, tally in report["directions"].items():
         shown = " ".join(f"{key}={value}" for key, value in tally.items())
         lines.append(f"chaos: {name}: {shown}")

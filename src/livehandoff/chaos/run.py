@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
@@ -43,6 +44,7 @@ DEFAULT_FAULTS = Path(__file__).with_name("faults.json")
 QUIET_SECONDS = 3.0
 """After everything arrived, how long to go on listening for late copies."""
 FINAL_READ_SECONDS = 30.0
+LOAD_SAMPLE_SECONDS = 5.0
 LISTEN_AFTER_SECONDS = 15.0
 """How long a customer's stream stays open after both sides sent their last message, for the agent's
 last messages to arrive while the delivery latency is measured (later ones are read when settling)."""
@@ -156,6 +158,9 @@ class ChaosRun:
         self._roll_now = asyncio.Event()
         self._pacer = Pacer(options.rate)
         self.started = time.monotonic()
+        self.load: list[float] = []
+        """The machine's one-minute load average, every few seconds of the run: the run shares the
+        machine with whatever else runs on it."""
 
     @property
     def restart(self) -> dict[str, Any]:
@@ -174,9 +179,21 @@ class ChaosRun:
         return [conversation for conversation in self.conversations if conversation.index not in failed]
 
     async def run(self) -> None:
-        await self._phase("handoffs", self._handoffs())
-        await self._phase("messages", self._messages())
-        await self._phase("settle", self._settle())
+        sampler = asyncio.create_task(self._sample_load())
+        try:
+            await self._phase("handoffs", self._handoffs())
+            await self._phase("messages", self._messages())
+            await self._phase("settle", self._settle())
+        finally:
+            sampler.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sampler
+
+    async def _sample_load(self) -> None:
+        while True:
+            with contextlib.suppress(OSError):
+                self.load.append(os.getloadavg()[0])
+            await asyncio.sleep(LOAD_SAMPLE_SECONDS)
 
     async def _phase(self, name: str, work: Awaitable[None]) -> None:
         started = time.monotonic()

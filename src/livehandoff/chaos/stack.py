@@ -303,6 +303,10 @@ class ChaosStack:
                 return by_pid[pid]
         return None
 
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU time each process of the stack used so far."""
+        return {child.name: round(child.cpu_seconds, 1) for child in self._children}
+
     async def aclose(self) -> None:
         """Stop every process, the bridge's instances first (they talk to the others), then the proxy."""
         for child in reversed(self._children):
