@@ -102,3 +102,19 @@ def test_the_driver_refuses_several_instances_on_sqlite(tmp_path: Path) -> None:
 
     with pytest.raises(StackError, match=r"--database-url postgresql\+asyncpg://"):
         ChaosStack(tmp_path, SeededWorld.create(1), instances=2)
+
+
+@pytest.mark.parametrize("database", [[], ["--database-url", "sqlite+aiosqlite:///./bridge.sqlite3"]])
+def test_the_command_refuses_several_instances_on_sqlite_in_one_line(
+    database: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from livehandoff import cli
+
+    monkeypatch.setattr(cli, "configure_logging", lambda level: None)
+    args = cli.build_parser().parse_args(["chaos", "--instances", "3", *database])
+    with pytest.raises(SystemExit) as refused:
+        args.run(args)
+
+    message = str(refused.value)
+    assert "--database-url postgresql+asyncpg://" in message
+    assert "\n" not in message
