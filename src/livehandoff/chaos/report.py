@@ -226,12 +226,21 @@ def _problems(
                     "shown": conversation.shown_to_agent
                     if direction == "customer_to_agent"
                     else conversation.shown_to_customer(),
+                    "livechat_events": _copies(conversation, direction, involved),
                 }
             )
     problems = problems[:MAX_PROBLEMS]
     for problem in problems[:PROBLEMS_WITH_LOGS]:
         problem["bridge_log"] = _log_lines(bridge_logs, (problem["conversation_id"], problem["chat_id"]))
     return problems
+
+
+def _copies(conversation: Conversation, direction: str, involved: tuple[str, ...]) -> list[dict[str, Any]]:
+    """For a customer → agent problem, the chat's events of the messages involved: which copy landed
+    when, and under which ``custom_id``."""
+    if direction != "customer_to_agent":
+        return []
+    return [event for event in conversation.agent_view if event.get("text") in involved]
 
 
 def _relative(

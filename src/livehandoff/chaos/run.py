@@ -348,7 +348,8 @@ class ChaosRun:
             lambda: conversation.last_seq >= last_seq,
             deadline=time.monotonic() + FINAL_READ_SECONDS,
         )
-        conversation.shown_to_agent = await self.agents.shown(conversation)
+        conversation.agent_view = await self.agents.messages(conversation)
+        conversation.shown_to_agent = [str(event["text"]) for event in conversation.agent_view]
         streamed = {
             seq: e.get("text") for seq, e in conversation.events.items() if e.get("type") == "message"
         }
