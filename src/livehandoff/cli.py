@@ -193,12 +193,24 @@ def cmd_chaos(args: argparse.Namespace) -> int:
         seed=args.seed,
         kill=not args.no_kill,
         database_url=args.database_url,
+        instances=args.instances,
+        redis_url=args.redis_url,
     )
+    backend = "sqlite"
     if args.database_url:
         try:
-            normalise_url(args.database_url)
+            backend = normalise_url(args.database_url).get_backend_name()
         except ConfigurationError as exc:
             raise SystemExit(f"livehandoff chaos: {exc}") from None
+    if args.instances < 1:
+        raise SystemExit("livehandoff chaos: --instances must be at least 1")
+    if args.instances > 1 and backend != "postgresql":
+        raise SystemExit(
+            f"livehandoff chaos: --instances {args.instances} needs PostgreSQL, which every instance "
+            "shares: add --database-url postgresql+asyncpg://…"
+        )
+    if args.redis_url and not args.redis_url.startswith(("redis://", "rediss://", "unix://")):
+        raise SystemExit("livehandoff chaos: --redis-url must be a redis:// URL")
     return chaos(options, report_path=Path(args.report), keep_logs=args.keep_logs)
 
 
@@ -302,7 +314,9 @@ def build_parser() -> argparse.ArgumentParser:
     livechat.set_defaults(run=cmd_livechat)
 
     chaos = commands.add_parser(
-        "chaos", help="many conversations under faults and a kill -9, checked (docs/reliability.md)"
+        "chaos",
+        help="many conversations under faults, a kill -9 and (several instances) a rolling restart, checked "
+        "(docs/reliability.md)",
     )
     chaos.add_argument("--conversations", type=int, default=200)
     chaos.add_argument("--messages", type=int, default=10, help="messages each way per conversation")
@@ -311,12 +325,24 @@ def build_parser() -> argparse.ArgumentParser:
     chaos.add_argument("--report", default="chaos-report.json", help="where to write the JSON report")
     chaos.add_argument("--faults", help="LiveChat fault mix (JSON); default: livehandoff's own")
     chaos.add_argument("--seed", type=int, default=None, help="seed of the fault mix (default: the file's)")
-    chaos.add_argument("--no-kill", action="store_true", help="leave the bridge running (a baseline run)")
+    chaos.add_argument(
+        "--no-kill", action="store_true", help="neither kill nor restart the bridge (a baseline run)"
+    )
     chaos.add_argument("--keep-logs", action="store_true", help="keep the logs even when all passed")
     chaos.add_argument(
         "--database-url",
         default="",
         help="the bridge's database, e.g. an empty PostgreSQL one (default: SQLite in the run's directory)",
+    )
+    chaos.add_argument(
+        "--instances",
+        type=int,
+        default=1,
+        help="bridge processes behind the run's round-robin proxy; more than one need --database-url "
+        "postgresql+asyncpg://…",
+    )
+    chaos.add_argument(
+        "--redis-url", default="", help="Redis for the rate limits every instance shares (redis://…)"
     )
     chaos.set_defaults(run=cmd_chaos)
     return parser

@@ -1,10 +1,12 @@
-"""``livehandoff chaos``: many conversations through the bridge under faults and one ``kill -9``, checked
-message by message.
+"""``livehandoff chaos``: many conversations through the bridge under faults, one ``kill -9`` and, with
+several instances, a rolling restart, checked message by message.
 
-The LiveChat emulator, the Dialogflow emulator and the bridge run as separate processes on loopback
-(:mod:`.stack`); the driver plays every customer on the customer API and every agent on LiveChat's Agent
-Chat API (:mod:`.clients`) through the phases of :mod:`.run`; :mod:`.check` counts what was lost,
-duplicated and out of order in each direction. The run writes a JSON report and ends its output with
+The LiveChat emulator, the Dialogflow emulator and the bridge — one instance, or several on one
+PostgreSQL database behind a round-robin proxy of the run's own (:mod:`.proxy`) — run as separate
+processes on loopback (:mod:`.stack`); the driver plays every customer on the customer API and every
+agent on LiveChat's Agent Chat API (:mod:`.clients`) through the phases of :mod:`.run`, while
+:mod:`.outages` kills and restarts instances; :mod:`.check` counts what was lost, duplicated and out of
+order in each direction. The run writes a JSON report and ends its output with
 ``chaos: conversations=N messages=M lost=L duplicated=D out_of_order=O``. docs/reliability.md explains
 the design and the figures measured.
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import resource
 import shutil
 import signal
 import tempfile
@@ -38,23 +41,48 @@ async def run_chaos(options: ChaosOptions, *, workdir: Path, say: Callable[[str]
     """Start the stack in ``workdir`` (logs, seed, database), run, stop every process, report."""
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     began = time.monotonic()
-    stack = ChaosStack(workdir, SeededWorld.create(options.agents), database_url=options.database_url)
-    limits = httpx.Limits(max_connections=options.concurrency * 2 + 20, max_keepalive_connections=50)
+    stack = ChaosStack(
+        workdir,
+        SeededWorld.create(options.agents),
+        database_url=options.database_url,
+        instances=options.instances,
+        redis_url=options.redis_url,
+    )
     try:
         await stack.start()
-        say(f"chaos: bridge {stack.bridge_url}, LiveChat emulator {stack.livechat_url}, logs in {workdir}")
+        say(f"chaos: {_bridge(stack)}, LiveChat emulator {stack.livechat_url}, logs in {workdir}")
         async with (
-            httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=5.0), limits=limits) as http,
-            httpx.AsyncClient(timeout=httpx.Timeout(60.0, connect=5.0), limits=limits) as streams,
+            _client(options, 30.0) as http,
+            _client(options, 30.0, spread=stack.proxy is not None) as customer_http,
+            _client(options, 60.0, spread=stack.proxy is not None) as streams,
         ):
-            run = ChaosRun(options, stack, http, streams, say)
+            run = ChaosRun(options, stack, http, streams, say, customer_http=customer_http)
             run.timings["stack_start_s"] = round(time.monotonic() - began, 2)
             await run.run()
     finally:
+        cpu = stack.cpu_seconds()
         await stack.aclose()
     outcome = build_report(run, started_at, time.monotonic() - began)
     outcome.report["bridge_starts"] = stack.bridge_starts
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    outcome.report["cpu_seconds"] = {**cpu, "driver": round(usage.ru_utime + usage.ru_stime, 1)}
     return outcome
+
+
+def _bridge(stack: ChaosStack) -> str:
+    if stack.proxy is None:
+        return f"bridge {stack.bridge_url}"
+    return f"{len(stack.instances)} bridge instances behind {stack.bridge_url}"
+
+
+def _client(options: ChaosOptions, timeout: float, *, spread: bool = False) -> httpx.AsyncClient:
+    """A pooled client; with ``spread``, one that keeps no connection alive, so that every request is a
+    new connection the proxy sends to the next instance (as many customers' browsers would spread),
+    rather than all of them riding the few connections a pool keeps open."""
+    limits = httpx.Limits(
+        max_connections=options.concurrency * 2 + 20, max_keepalive_connections=0 if spread else 50
+    )
+    return httpx.AsyncClient(timeout=httpx.Timeout(timeout, connect=5.0), limits=limits)
 
 
 async def _interruptible(work: Coroutine[Any, Any, T]) -> T:

@@ -43,12 +43,18 @@ class Conversation:
     agent_sent: list[str] = field(default_factory=list)
     sent_at: dict[str, float] = field(default_factory=dict)
     """When each sent message was acknowledged (``time.monotonic``)."""
+    send_started: dict[str, float] = field(default_factory=dict)
+    """When the agent began sending each of their messages (``time.monotonic``)."""
+    shown_at: dict[str, float] = field(default_factory=dict)
+    """When the customer's stream first showed each agent message (``time.monotonic``)."""
     unsent: list[str] = field(default_factory=list)
     """Messages that got no acknowledgement before the run's deadline (never counted as sent)."""
     events: dict[int, dict[str, Any]] = field(default_factory=dict)
     """The customer's stream by ``seq``, each event kept once."""
     counters: Counter[str] = field(default_factory=Counter)
     shown_to_agent: list[str] = field(default_factory=list)
+    agent_view: list[dict[str, Any]] = field(default_factory=list)
+    """The message events of the chat as LiveChat shows them to the agent (id, time, ``custom_id``)."""
 
     @property
     def auth(self) -> dict[str, str]:
@@ -198,6 +204,8 @@ class Customers:
         if seq != last + 1:
             conversation.counters["stream_gaps"] += 1
         conversation.events[seq] = event
+        if event.get("type") == "message" and event.get("author") == "agent":
+            conversation.shown_at.setdefault(str(event.get("text")), time.monotonic())
 
 
 class _StreamRefused(Exception):
@@ -230,7 +238,12 @@ class Agents:
 
     async def shown(self, conversation: Conversation) -> list[str]:
         """Message texts of every thread of the chat, oldest thread first, as the agent sees them."""
-        threads: list[list[str]] = []
+        return [str(event["text"]) for event in await self.messages(conversation)]
+
+    async def messages(self, conversation: Conversation) -> list[dict[str, Any]]:
+        """Message events of every thread of the chat, oldest thread first: text, event id, creation
+        time and ``custom_id`` (which names the bridge's message), as the agent sees them."""
+        threads: list[list[dict[str, Any]]] = []
         thread_id: str | None = None
         while True:
             body: dict[str, Any] = {"chat_id": conversation.chat_id}
@@ -238,11 +251,17 @@ class Agents:
                 body["thread_id"] = thread_id
             chat = await self.call(self._admin, "get_chat", body)
             thread = chat["thread"]
-            threads.append([str(e["text"]) for e in thread["events"] if e.get("type") == "message"])
+            threads.append(
+                [
+                    {key: e[key] for key in ("text", "id", "created_at", "custom_id") if key in e}
+                    for e in thread["events"]
+                    if e.get("type") == "message"
+                ]
+            )
             thread_id = thread.get("previous_thread_id")
             if thread_id is None:
                 break
-        return [text for thread in reversed(threads) for text in thread]
+        return [event for thread in reversed(threads) for event in thread]
 
     async def assignments(self) -> dict[str, tuple[str, str]]:
         """Conversation id → (chat id, agent id), from every chat's customer session fields and users."""

@@ -7,8 +7,9 @@ Phases, each timed in the report:
    faults yet, so every run starts from the same place;
 2. *messages* — faults on; in each conversation the customer and the agent each send ``messages``
    numbered messages (``c:<conversation>:<n>``, ``a:<conversation>:<n>``) at the same time, one after
-   the other per sender; halfway through (counted over all messages) the bridge gets ``SIGKILL`` and
-   is started again on the same port and database;
+   the other per sender; halfway through (counted over all messages) an instance of the bridge gets
+   ``SIGKILL`` and is started again on the same port and database; with several instances, at three
+   quarters every instance is restarted in turn (:mod:`.outages`);
 3. *settle* — faults off; wait (bounded) until every message has arrived, then until LiveChat's
    webhook retries from the outage are over, so late copies are seen; then read everything once more.
 """
@@ -18,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
@@ -35,14 +37,17 @@ from livehandoff.chaos.clients import (
     DriverError,
     FaultSwitch,
 )
+from livehandoff.chaos.outages import Outages
 from livehandoff.chaos.stack import ChaosStack
 
 DEFAULT_FAULTS = Path(__file__).with_name("faults.json")
 QUIET_SECONDS = 3.0
 """After everything arrived, how long to go on listening for late copies."""
 FINAL_READ_SECONDS = 30.0
-TRANSCRIPT_LIMIT = 500
-"""``GET /v1/conversations/{id}`` shows the first 500 events; streams longer than that are not compared."""
+LOAD_SAMPLE_SECONDS = 5.0
+LISTEN_AFTER_SECONDS = 15.0
+"""How long a customer's stream stays open after both sides sent their last message, for the agent's
+last messages to arrive while the delivery latency is measured (later ones are read when settling)."""
 
 T = TypeVar("T")
 
@@ -60,6 +65,7 @@ class ChaosOptions:
     seed: int | None = None
     """Seeds the fault mix, instead of the file's ``seed``."""
     kill: bool = True
+    """Kill an instance halfway, and with several instances restart them all at three quarters."""
     kill_in_flight_seconds: float = 10.0
     """At the halfway mark, wait up to this long for a LiveChat call the bridge made to be hanging
     after LiveChat applied it, and kill then: the crash a durable outbox has to survive."""
@@ -71,11 +77,15 @@ class ChaosOptions:
     """How long one message's sender keeps trying before it is counted as not sent."""
     settle_seconds: float = 120.0
     retry_horizon_seconds: float = 65.0
-    """LiveChat retries a webhook 5, 20 and 35 s after a failed attempt: this long after the restart,
-    every delivery the outage interrupted has been made, so its copies can be counted."""
+    """LiveChat retries a webhook 5, 20 and 35 s after a failed attempt: this long after the last restart,
+    every delivery the outages interrupted has been made, so its copies can be counted."""
     database_url: str = ""
     """The bridge's database; empty: a SQLite file in the run's directory. A PostgreSQL database should be
     empty: the check counts every message the bridge shows."""
+    instances: int = 1
+    """Bridge processes; more than one need PostgreSQL, and serve behind the run's round-robin proxy."""
+    redis_url: str = ""
+    """Redis for the rate limits every instance shares (``LIVEHANDOFF_REDIS_URL``); empty: per process."""
 
 
 async def bounded(items: Iterable[T], work: Callable[[T], Awaitable[None]], limit: int) -> None:
@@ -124,25 +134,43 @@ class ChaosRun:
         http: httpx.AsyncClient,
         streams: httpx.AsyncClient,
         say: Callable[[str], None],
+        *,
+        customer_http: httpx.AsyncClient | None = None,
     ) -> None:
+        """``http`` talks to LiveChat; customers post with ``customer_http`` (default ``http``) and read
+        their streams with ``streams``."""
         self.options = options
         self.stack = stack
         self.say = say
-        self.customers = Customers(http, streams, stack.bridge_url)
+        self.customers = Customers(customer_http or http, streams, stack.bridge_url)
         self.agents = Agents(http, stack.livechat_url, stack.admin)
         self.faults = FaultSwitch(http, stack.livechat_url, stack.admin)
+        self.outages = Outages(stack, self.faults, say)
         self.conversations = [Conversation(index) for index in range(1, options.conversations + 1)]
         self.setup_failures: list[dict[str, Any]] = []
         self.timings: dict[str, float] = {}
-        self.restart: dict[str, Any] = {}
         self.fault_counts: dict[str, Any] = {}
         self._sent = 0
-        self._kill_at = max(1, options.conversations * options.messages)  # both directions: half of 2·N·M
+        everything = 2 * options.conversations * options.messages  # both directions
+        self._kill_at = max(1, everything // 2)
+        self._roll_at = max(1, everything * 3 // 4)
         self._kill_now = asyncio.Event()
-        self.outage: tuple[float, float] | None = None
-        """When the bridge was killed and when it answered again (``time.monotonic``)."""
+        self._roll_now = asyncio.Event()
         self._pacer = Pacer(options.rate)
         self.started = time.monotonic()
+        self.load: list[float] = []
+        """The machine's one-minute load average, every few seconds of the run: the run shares the
+        machine with whatever else runs on it."""
+
+    @property
+    def restart(self) -> dict[str, Any]:
+        """The kill: which instance, when, how long it was down."""
+        return self.outages.kill
+
+    @property
+    def outage(self) -> tuple[float, float] | None:
+        """When the killed instance was killed and when it answered again (``time.monotonic``)."""
+        return self.outages.outage
 
     @property
     def active(self) -> list[Conversation]:
@@ -151,9 +179,21 @@ class ChaosRun:
         return [conversation for conversation in self.conversations if conversation.index not in failed]
 
     async def run(self) -> None:
-        await self._phase("handoffs", self._handoffs())
-        await self._phase("messages", self._messages())
-        await self._phase("settle", self._settle())
+        sampler = asyncio.create_task(self._sample_load())
+        try:
+            await self._phase("handoffs", self._handoffs())
+            await self._phase("messages", self._messages())
+            await self._phase("settle", self._settle())
+        finally:
+            sampler.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sampler
+
+    async def _sample_load(self) -> None:
+        while True:
+            with contextlib.suppress(OSError):
+                self.load.append(os.getloadavg()[0])
+            await asyncio.sleep(LOAD_SAMPLE_SECONDS)
 
     async def _phase(self, name: str, work: Awaitable[None]) -> None:
         started = time.monotonic()
@@ -198,12 +238,13 @@ class ChaosRun:
             config["seed"] = self.options.seed
         self.fault_counts["before"] = (await self.faults.on(config))["counts"]
         self.fault_counts["config"] = config
-        self.started = time.monotonic()
-        monkey = asyncio.create_task(self._kill_and_restart())
+        self.started = self.outages.origin = time.monotonic()
+        monkey = asyncio.create_task(self._disrupt())
         try:
             await bounded(self.active, self._converse, self.options.concurrency)
             if self.options.kill and not monkey.done():
-                self._kill_now.set()  # fewer messages than expected went out; still restart once
+                self._kill_now.set()  # fewer messages than expected went out; still kill and restart
+                self._roll_now.set()
             await monkey
         finally:
             if not monkey.done():
@@ -212,13 +253,22 @@ class ChaosRun:
                     await monkey
 
     async def _converse(self, conversation: Conversation) -> None:
+        talking = True
+
+        def heard_everything() -> bool:
+            return not talking and conversation.agent_messages_arrived()
+
         reader = asyncio.create_task(
-            self.customers.follow(conversation, lambda: False, deadline=time.monotonic() + 86_400)
+            self.customers.follow(conversation, heard_everything, deadline=time.monotonic() + 86_400)
         )
         try:
             async with asyncio.TaskGroup() as group:
                 group.create_task(self._customer_turns(conversation))
                 group.create_task(self._agent_turns(conversation))
+            talking = False
+            if not conversation.agent_messages_arrived():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(asyncio.shield(reader), LISTEN_AFTER_SECONDS)
         finally:
             reader.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -240,6 +290,7 @@ class ChaosRun:
         for n in range(1, self.options.messages + 1):
             await self._pacer.wait()
             text = f"a:{conversation.index}:{n}"
+            conversation.send_started[text] = time.monotonic()
             try:
                 await self.agents.say(conversation, text)
             except (DriverError, httpx.TransportError) as exc:
@@ -254,39 +305,17 @@ class ChaosRun:
         self._sent += 1
         if self.options.kill and self._sent >= self._kill_at:
             self._kill_now.set()
+        if self.options.kill and self._sent >= self._roll_at:
+            self._roll_now.set()
 
-    async def _kill_and_restart(self) -> None:
+    async def _disrupt(self) -> None:
         if not self.options.kill:
             return
         await self._kill_now.wait()
-        in_flight = await self._hanging_call()
-        killed = time.monotonic()
-        await self.stack.kill_bridge()
-        calls = "call" if in_flight == 1 else "calls"
-        self.say(
-            f"chaos: bridge killed (SIGKILL) after {self._sent} messages with {in_flight} LiveChat {calls}"
-            " hanging; starting it again"
-        )
-        attempts = await self.stack.start_bridge()
-        restarted = time.monotonic()
-        self.outage = (killed, restarted)
-        self.restart = {
-            "killed_after_messages": self._sent,
-            "livechat_calls_hanging_at_kill": in_flight,
-            "killed_at_s": round(killed - self.started, 2),
-            "down_s": round(restarted - killed, 2),
-            "start_attempts": attempts,
-        }
-        self.say(f"chaos: bridge answering again after {self.restart['down_s']:.1f} s")
-
-    async def _hanging_call(self) -> int:
-        """How many requests LiveChat holds unanswered, once there is one or the wait is over."""
-        deadline = time.monotonic() + self.options.kill_in_flight_seconds
-        while True:
-            hanging = int((await self.faults.counts()).get("hanging", 0))
-            if hanging or time.monotonic() >= deadline:
-                return hanging
-            await asyncio.sleep(0.05)
+        await self.outages.kill_and_restart(self._sent, in_flight_seconds=self.options.kill_in_flight_seconds)
+        if self.stack.instance_count > 1:
+            await self._roll_now.wait()
+            await self.outages.rolling_restart(self._sent)
 
     # --- 3. settle --------------------------------------------------------------------------------
 
@@ -296,8 +325,8 @@ class ChaosRun:
         await bounded(self.active, lambda c: self._arrive(c, deadline), self.options.concurrency)
         self.timings["arrival_s"] = round(time.monotonic() - (deadline - self.options.settle_seconds), 2)
         quiet_until = time.monotonic() + QUIET_SECONDS
-        if self.outage is not None:
-            quiet_until = max(quiet_until, self.outage[1] + self.options.retry_horizon_seconds)
+        if self.outages.calm_since is not None:
+            quiet_until = max(quiet_until, self.outages.calm_since + self.options.retry_horizon_seconds)
         await asyncio.sleep(max(0.0, quiet_until - time.monotonic()))
         await bounded(self.active, self._final_read, self.options.concurrency)
 
@@ -319,9 +348,8 @@ class ChaosRun:
             lambda: conversation.last_seq >= last_seq,
             deadline=time.monotonic() + FINAL_READ_SECONDS,
         )
-        conversation.shown_to_agent = await self.agents.shown(conversation)
-        if last_seq > TRANSCRIPT_LIMIT:
-            return
+        conversation.agent_view = await self.agents.messages(conversation)
+        conversation.shown_to_agent = [str(event["text"]) for event in conversation.agent_view]
         streamed = {
             seq: e.get("text") for seq, e in conversation.events.items() if e.get("type") == "message"
         }

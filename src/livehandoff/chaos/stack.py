@@ -1,41 +1,41 @@
-"""The chaos run's processes: both emulators and the bridge, each a ``livehandoff`` subprocess on loopback.
+"""The chaos run's stack: both emulators and the bridge — one instance, or several on one PostgreSQL
+database behind a round-robin proxy (:mod:`.proxy`) — each a ``livehandoff`` process on loopback
+(:mod:`.processes`).
 
-Separate processes, so that the bridge can be killed with ``SIGKILL`` — no shutdown handler, no flush,
-nothing but what its database already holds — and started again on the same port and database while
-the emulators and the driver carry on. Every process is stopped when the stack closes, however the run
-ends.
+A bridge instance can be killed with ``SIGKILL`` or stopped with ``SIGTERM`` and started again on the same
+port and database while the rest of the stack and the driver carry on. Every process is stopped when the
+stack closes, however the run ends.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import secrets
-import signal
-import socket
-import sys
-import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
-import httpx
+from sqlalchemy import func, literal, select
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
 
-HOST = "127.0.0.1"
+from livehandoff.chaos.processes import HOST, STOP_SECONDS, Child, StackError, free_port, wait_http
+from livehandoff.chaos.proxy import RoundRobinProxy
+from livehandoff.storage import tables
+from livehandoff.storage.engine import normalise_url
+
+__all__ = ["ChaosStack", "Instance", "SeededAgent", "SeededWorld", "StackError"]
+
 DIALOGFLOW_PROJECT = "livehandoff-demo"
-START_SECONDS = 60.0
-"""How long a process may take to answer HTTP after it was started."""
-STOP_SECONDS = 10.0
 BRIDGE_START_ATTEMPTS = 5
 """The bridge registers its webhooks at start-up through the accounts service, which faults may fail."""
 AGENT_MAX_CHATS = 60
-
-
-class StackError(RuntimeError):
-    """A process of the stack could not be started."""
+SEVERAL_NEED_POSTGRES = (
+    "several instances need a PostgreSQL database: pass --database-url postgresql+asyncpg://…"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,109 +101,27 @@ class SeededWorld:
         return next((agent for agent in self.agents if agent.id == agent_id), None)
 
 
-def free_port() -> int:
-    """A port nobody listens on now; the child binds it a moment later."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
+@dataclass(slots=True)
+class Instance:
+    """One bridge process (``livehandoff serve``) on a port of its own."""
 
-
-class Child:
-    """One ``livehandoff`` subprocess with its output in a log file."""
-
-    def __init__(self, name: str, args: list[str], log_path: Path, env: dict[str, str]) -> None:
-        self.name = name
-        self.args = args
-        self.log_path = log_path
-        self.env = env
-        self.process: asyncio.subprocess.Process | None = None
-        self._log: IO[bytes] | None = None
-        self._copying: asyncio.Task[None] | None = None
-
-    async def start(self, *, stdout_pipe: bool = False) -> None:
-        self._log = self.log_path.open("ab")
-        self._log.write(f"--- {self.name} starting at {time.strftime('%H:%M:%S')}\n".encode())
-        self._log.flush()
-        self.process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "livehandoff",
-            *self.args,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE if stdout_pipe else self._log,
-            stderr=self._log,
-            env=self.env,
-        )
+    number: int
+    """1, 2, … as the report and the logs (``bridge-<number>.log``) name it."""
+    port: int
+    child: Child
+    starts: int = field(default=0)
 
     @property
-    def running(self) -> bool:
-        return self.process is not None and self.process.returncode is None
+    def index(self) -> int:
+        return self.number - 1
 
-    async def first_line(self) -> str:
-        """The first line of stdout (the LiveChat emulator prints its credentials there); the rest is
-        copied to the log, since a pipe nobody reads fills up and blocks the child's next write."""
-        assert self.process is not None
-        assert self.process.stdout is not None
-        line = await asyncio.wait_for(self.process.stdout.readline(), START_SECONDS)
-        if not line:
-            raise StackError(f"{self.name} stopped before printing anything; see {self.log_path}")
-        self._copying = asyncio.create_task(self._copy_stdout(self.process.stdout))
-        return line.decode()
-
-    async def _copy_stdout(self, stdout: asyncio.StreamReader) -> None:
-        while chunk := await stdout.read(1 << 16):
-            if self._log is not None:
-                self._log.write(chunk)
-
-    async def kill(self) -> None:
-        """``SIGKILL``, as a crash or an OOM kill would end it."""
-        if self.process is not None and self.process.returncode is None:
-            self.process.send_signal(signal.SIGKILL)
-            await self.process.wait()
-        await self._close_log()
-
-    async def stop(self) -> None:
-        """``SIGTERM``, then ``SIGKILL`` if it is still there after a grace period."""
-        process = self.process
-        if process is not None and process.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                process.terminate()
-            try:
-                await asyncio.wait_for(process.wait(), STOP_SECONDS)
-            except TimeoutError:
-                with contextlib.suppress(ProcessLookupError):
-                    process.kill()
-                await process.wait()
-        await self._close_log()
-
-    async def _close_log(self) -> None:
-        if self._copying is not None:
-            await self._copying  # ends at the end of the stream, which the process's exit closes
-            self._copying = None
-        if self._log is not None:
-            self._log.close()
-            self._log = None
-
-
-async def wait_http(child: Child, url: str, *, auth: tuple[str, str] | None = None) -> None:
-    """Until ``url`` answers anything at all; fails early when the process has died."""
-    deadline = time.monotonic() + START_SECONDS
-    async with httpx.AsyncClient(timeout=5) as http:
-        while time.monotonic() < deadline:
-            if not child.running:
-                raise StackError(f"{child.name} exited while starting; see {child.log_path}")
-            try:
-                await http.get(url, auth=auth)
-            except httpx.TransportError:
-                await asyncio.sleep(0.1)
-                continue
-            return
-    raise StackError(f"{child.name} did not answer within {START_SECONDS:.0f} s; see {child.log_path}")
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}"
 
 
 class ChaosStack:
-    """The LiveChat emulator, the Dialogflow emulator and the bridge, started in that order."""
+    """The LiveChat emulator, the Dialogflow emulator and the bridge's instances, started in that order."""
 
     def __init__(
         self,
@@ -212,20 +130,29 @@ class ChaosStack:
         *,
         max_chats: int = AGENT_MAX_CHATS,
         database_url: str = "",
+        instances: int = 1,
+        redis_url: str = "",
     ) -> None:
         self.workdir = workdir
         self.world = world
         self.max_chats = max_chats
         self.database_url = database_url or f"sqlite+aiosqlite:///{workdir / 'bridge.sqlite3'}"
         """The bridge's database (a SQLite file in ``workdir`` unless another is named)."""
+        if instances < 1:
+            raise ValueError("the bridge needs at least one instance")
+        if instances > 1 and normalise_url(self.database_url).get_backend_name() != "postgresql":
+            raise StackError(SEVERAL_NEED_POSTGRES)
+        self.instance_count = instances
+        self.redis_url = redis_url
         self.livechat_url = ""
         self.dialogflow_url = ""
         self.bridge_url = ""
+        """Where customers and LiveChat's webhooks reach the bridge: the proxy, or the one instance."""
         self.organization_id = ""
         self.webhook_secret = secrets.token_urlsafe(24)
-        self.bridge_starts = 0
+        self.instances: list[Instance] = []
+        self.proxy: RoundRobinProxy | None = None
         self._children: list[Child] = []
-        self._bridge: Child | None = None
 
     @property
     def admin(self) -> SeededAgent:
@@ -233,17 +160,34 @@ class ChaosStack:
         return self.world.agents[0]
 
     @property
-    def bridge_log(self) -> Path:
-        return self.workdir / "bridge.log"
+    def bridge_logs(self) -> list[Path]:
+        return [instance.child.log_path for instance in self.instances]
+
+    @property
+    def bridge_starts(self) -> int:
+        return sum(instance.starts for instance in self.instances)
 
     async def start(self) -> None:
         await self._start_livechat()
         await self._start_dialogflow()
-        self._bridge = self._child("bridge", ["serve", "--host", HOST, "--port", str(free_port())])
-        port = self._bridge.args[-1]
-        self.bridge_url = f"http://{HOST}:{port}"
-        self._bridge.env.update(self._bridge_env())
-        await self.start_bridge()
+        ports = [free_port() for _ in range(self.instance_count)]
+        if self.instance_count > 1:
+            self.proxy = RoundRobinProxy([(HOST, port) for port in ports], host=HOST)
+            await self.proxy.start()
+            self.bridge_url = self.proxy.url
+        else:
+            self.bridge_url = f"http://{HOST}:{ports[0]}"
+        for number, port in enumerate(ports, start=1):
+            name = "bridge" if self.instance_count == 1 else f"bridge-{number}"
+            child = self._child(name, ["serve", "--host", HOST, "--port", str(port)])
+            child.env.update(self._bridge_env())
+            self.instances.append(Instance(number, port, child))
+        try:
+            async with asyncio.TaskGroup() as group:  # together, as a first deploy starts them
+                for instance in self.instances:
+                    group.create_task(self.start_bridge(instance))
+        except ExceptionGroup as failed:
+            raise failed.exceptions[0] from None
 
     async def _start_livechat(self) -> None:
         seed_path = self.workdir / "seed.json"
@@ -272,8 +216,9 @@ class ChaosStack:
         return child
 
     def _bridge_env(self) -> dict[str, str]:
-        """The settings ``devstack`` gives an in-process bridge, as ``LIVEHANDOFF_*`` variables."""
-        return {
+        """The settings ``devstack`` gives an in-process bridge, as ``LIVEHANDOFF_*`` variables. The public
+        URL is the proxy's, so LiveChat's webhooks reach any instance."""
+        env = {
             "LIVEHANDOFF_DATABASE_URL": self.database_url,
             "LIVEHANDOFF_PUBLIC_URL": self.bridge_url,
             "LIVEHANDOFF_LIVECHAT_API_URL": self.livechat_url,
@@ -292,32 +237,79 @@ class ChaosStack:
             "LIVEHANDOFF_RATE_LIMIT_PER_CLIENT": "0",
             "LIVEHANDOFF_LOG_LEVEL": "INFO",
         }
+        if self.redis_url:
+            env["LIVEHANDOFF_REDIS_URL"] = self.redis_url
+        return env
 
-    async def start_bridge(self) -> int:
-        """Start the bridge and wait until it answers; returns how many starts it took.
+    def instance(self, number: int = 1) -> Instance:
+        return self.instances[number - 1]
+
+    async def start_bridge(self, instance: Instance | None = None) -> int:
+        """Start an instance and wait until it answers ``/healthz``, then let the proxy send it
+        connections; returns how many starts it took.
 
         A start can fail for reasons that are part of the weather (the token for registering webhooks
         refused by a faulty accounts service), so it is tried a few times before giving up.
         """
-        assert self._bridge is not None
+        instance = instance or self.instance()
         for attempt in range(1, BRIDGE_START_ATTEMPTS + 1):
-            self.bridge_starts += 1
-            await self._bridge.start()
+            instance.starts += 1
+            await instance.child.start()
             try:
-                await wait_http(self._bridge, f"{self.bridge_url}/healthz")
+                await wait_http(instance.child, f"{instance.url}/healthz")
             except StackError:
-                await self._bridge.stop()
+                await instance.child.stop()
                 if attempt == BRIDGE_START_ATTEMPTS:
                     raise
                 continue
+            if self.proxy is not None:
+                self.proxy.mark(instance.index, down=False)
             return attempt
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def kill_bridge(self) -> None:
-        assert self._bridge is not None
-        await self._bridge.kill()
+    async def kill_bridge(self, instance: Instance | None = None) -> None:
+        """``SIGKILL``. The proxy is not told: like a load balancer, it finds the port closed and moves on."""
+        await (instance or self.instance()).child.kill()
+
+    async def stop_bridge(self, instance: Instance, *, grace: float = STOP_SECONDS) -> bool:
+        """Take the instance out of the proxy's rotation, then ``SIGTERM`` it, as a deploy does; whether it
+        exited by itself within ``grace`` seconds (else it got ``SIGKILL``)."""
+        if self.proxy is not None:
+            self.proxy.mark(instance.index, down=True)
+        return await instance.child.stop(grace)
+
+    async def sending_instance(self) -> Instance | None:
+        """The instance that holds the outbox lease of a conversation whose message has a LiveChat
+        attempt begun and not settled — most likely the one whose call hangs. A lease's owner is
+        ``host:pid:random`` (``leases.instance_name``); read from the shared database."""
+        outbox, leases = tables.outbox, tables.leases
+        query = (
+            select(leases.c.owner, func.count())
+            .select_from(leases.join(outbox, leases.c.key == literal("outbox:") + outbox.c.conversation_id))
+            .where(outbox.c.started_at.is_not(None))
+            .group_by(leases.c.owner)
+            .order_by(func.count().desc())
+        )
+        engine = create_async_engine(normalise_url(self.database_url), poolclass=NullPool)
+        try:
+            async with engine.connect() as connection:
+                owners = [str(row[0]) for row in await connection.execute(query)]
+        finally:
+            await engine.dispose()
+        by_pid = {str(instance.child.pid): instance for instance in self.instances if instance.child.pid}
+        for owner in owners:
+            pid = owner.rsplit(":", 2)[-2] if owner.count(":") >= 2 else ""
+            if pid in by_pid:
+                return by_pid[pid]
+        return None
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU time each process of the stack used so far."""
+        return {child.name: round(child.cpu_seconds, 1) for child in self._children}
 
     async def aclose(self) -> None:
-        """Stop every process, the bridge first (it talks to the others)."""
+        """Stop every process, the bridge's instances first (they talk to the others), then the proxy."""
         for child in reversed(self._children):
             await child.stop()
+        if self.proxy is not None:
+            await self.proxy.aclose()
