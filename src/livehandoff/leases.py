@@ -17,13 +17,15 @@ import contextlib
 import os
 import socket
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import structlog
 
 from livehandoff.ports import Clock, Leases
 
 log = structlog.get_logger("livehandoff.leases")
+
+HOLD_MARGIN_SECONDS = 1.0
 
 LEASE_SECONDS = 10.0
 """How long a lease lasts without renewal: how soon another instance takes over the work of a dead one."""
@@ -42,7 +44,11 @@ class LeaseKeeper:
         self._clock = clock
         self._ttl = ttl
         self.owner = owner
-        self._held: set[str] = set()
+        self._held: dict[str, datetime] = {}
+        """Each lease held, with when it runs out as far as the store last agreed."""
+        self._claims = 0
+        self._claimed: dict[str, int] = {}
+        """Which claim each held lease comes from: a renewal answers for the claims it asked about."""
         self._local: set[str] = set()
         self._alone = False
         self._renewer: asyncio.Task[None] | None = None
@@ -62,35 +68,50 @@ class LeaseKeeper:
             self._local.add(key)
             return True
         now = self._clock.now()
-        if not await self._store.claim(key, self.owner, now=now, until=now + timedelta(seconds=self._ttl)):
+        until = now + timedelta(seconds=self._ttl)
+        if not await self._store.claim(key, self.owner, now=now, until=until):
             return False
-        self._held.add(key)
+        self._held[key] = until
+        self._claims += 1
+        self._claimed[key] = self._claims
         self._start_renewing()
         return True
 
     def holds(self, key: str) -> bool:
-        """Whether the lease was still ours at the last renewal."""
-        return key in self._held or key in self._local
+        """Whether the lease is ours, with a second to spare: a renewal that is late (a stalled process, a
+        slow store) makes the work stop before another instance may take it over."""
+        if key in self._local:
+            return True
+        until = self._held.get(key)
+        return until is not None and self._clock.now() < until - timedelta(seconds=HOLD_MARGIN_SECONDS)
 
     async def release(self, key: str) -> None:
         """Give ``key`` back at once, so another instance need not wait for it to lapse."""
         if key in self._local:
             self._local.discard(key)
             return
-        self._held.discard(key)
+        self._held.pop(key, None)
+        self._claimed.pop(key, None)
         await self._store.release(self.owner, [key])
 
     async def renew(self) -> None:
         """Extend every held lease; a lease found lapsed (the instance stalled) is dropped from the held."""
         if not self._held:
             return
-        keys = set(self._held)
+        asked = dict(self._claimed)
         until = self._clock.now() + timedelta(seconds=self._ttl)
-        kept = await self._store.renew(self.owner, keys, until=until)
-        lost = keys - kept
+        kept = await self._store.renew(self.owner, asked, until=until)
+        lost = []
+        for key, claim in asked.items():
+            if self._claimed.get(key) != claim:
+                continue  # released, or released and claimed again, while the renewal was under way
+            if key in kept:
+                self._held[key] = until
+            else:
+                lost.append(key)
+                del self._held[key], self._claimed[key]
         if lost:
             log.warning("leases.lost", keys=sorted(lost))
-            self._held -= lost
 
     def _start_renewing(self) -> None:
         if self._renewer is None or self._renewer.done():
@@ -112,6 +133,6 @@ class LeaseKeeper:
                 await self._renewer
             self._renewer = None
         self._local.clear()
-        held, self._held = self._held, set()
+        held, self._held, self._claimed = list(self._held), {}, {}
         if held:
             await self._store.release(self.owner, held)

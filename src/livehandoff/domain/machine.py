@@ -342,7 +342,10 @@ def _desk_opened_too_late(
     conv: Conversation, event: DeskOpened, now: datetime, policy: HandoffPolicy
 ) -> Decision:
     """The chat opened after the customer stopped waiting for it (cancelled, or gave up) while the desk
-    was still answering: nobody will come back to it, so it is closed rather than left for an agent."""
+    was still answering: nobody will come back to it, so it is closed rather than left for an agent.
+
+    Not with an agent: a returning customer's resumed chat can have its agent join (the webhook names the
+    known chat) before ``resume_chat`` answers, and that chat is the one in use."""
     return Decision(conv, commands=(CloseDeskChat(event.chat),))
 
 
@@ -502,7 +505,7 @@ _add(DESK_STATES, CustomerMessageDue, _route_to_desk)
 _add(BOT_STATES, BotAnswered, _bot_answered)
 _add(BOT_STATES, BotFailed, _bot_failed)
 _add({State.HANDOFF_REQUESTED}, DeskOpened, _desk_opened)
-_add(set(State) - {State.HANDOFF_REQUESTED}, DeskOpened, _desk_opened_too_late)
+_add(set(State) - {State.HANDOFF_REQUESTED, State.AGENT}, DeskOpened, _desk_opened_too_late)
 _add({State.HANDOFF_REQUESTED}, DeskRefused, _desk_refused)
 _add(DESK_STATES, AgentJoined, _agent_joined)
 _add(DESK_STATES, AgentMessage, _agent_message)

@@ -123,7 +123,7 @@ ROWS: list[tuple[State, object, State, list[str], list[type]]] = [
         for s in (State.BOT, State.ENDED, State.HANDOFF_FAILED)
     ],
     (State.HANDOFF_REQUESTED, OPENED, State.HANDOFF_REQUESTED, ["waiting_for_agent"], []),
-    *[(s, OPENED, s, [], [CloseDeskChat]) for s in set(State) - {State.HANDOFF_REQUESTED}],
+    *[(s, OPENED, s, [], [CloseDeskChat]) for s in set(State) - {State.HANDOFF_REQUESTED, State.AGENT}],
     (
         State.HANDOFF_REQUESTED,
         CancelRequested(),
@@ -209,6 +209,7 @@ IGNORED = [
     (State.BOT, WaitCheck()),
     (State.AGENT, BotAnswered(TURN)),
     (State.AGENT, DeskRefused("internal")),
+    (State.AGENT, OPENED),
     (State.ENDED, AGENT_SAID),
     (State.HANDOFF_FAILED, ENDED_BY_AGENT),
 ]
@@ -452,3 +453,13 @@ def test_a_chat_opened_after_the_customer_stopped_waiting_is_closed() -> None:
     assert late.commands == (CloseDeskChat(OPENED.chat),)
     assert late.conversation == cancelled.conversation
     assert late.events == ()
+
+
+def test_a_resumed_chat_whose_agent_joined_before_resume_chat_answered_stays_open() -> None:
+    """The webhook names the returning customer's known chat, so the agent joins before ``DeskOpened``."""
+    resuming = conversation(State.HANDOFF_REQUESTED)
+    joined = decide(resuming, JOINED, NOW).conversation
+    late = decide(joined, OPENED, NOW)
+    assert late.ignored is not None
+    assert late.commands == ()
+    assert late.conversation.state is State.AGENT
