@@ -30,6 +30,15 @@ class BenchError(RuntimeError):
     """The run met an answer it cannot go on from."""
 
 
+class Refused(BenchError):
+    """The bridge answered a request with an error status (or the connection broke): under load, a
+    measured outcome rather than the end of the run."""
+
+    def __init__(self, what: str, status: int | str, body: bytes = b"") -> None:
+        super().__init__(f"{what}: {status} {body[:200]!r}")
+        self.status = str(status)
+
+
 @dataclass(frozen=True, slots=True)
 class Seen:
     """An event of the customer's stream and when it arrived (``time.monotonic``)."""
@@ -82,7 +91,7 @@ class BridgeCustomer:
             "POST", "/v1/conversations", json_body={"customer": {"name": name}}
         )
         if answer.status != 201:
-            raise BenchError(f"create conversation: {answer.status} {answer.body[:200]!r}")
+            raise Refused("create conversation", answer.status, answer.body)
         created = answer.json()
         self.id, self.token = created["id"], created["token"]
 
@@ -92,11 +101,14 @@ class BridgeCustomer:
         headers = {**self.auth, "idempotency-key": uuid.uuid4().hex}
         async with self._posting:
             began = time.time()
-            answer = await self.connection.request(
-                "POST", f"/v1/conversations/{self.id}/messages", json_body={"text": text}, headers=headers
-            )
+            try:
+                answer = await self.connection.request(
+                    "POST", f"/v1/conversations/{self.id}/messages", json_body={"text": text}, headers=headers
+                )
+            except ProtocolError as exc:
+                raise Refused("post message", "connection") from exc
         if answer.status != 202:
-            raise BenchError(f"post message: {answer.status} {answer.body[:200]!r}")
+            raise Refused("post message", answer.status, answer.body)
         return began
 
     async def open_stream(self) -> EventStream:

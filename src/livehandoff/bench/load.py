@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,7 @@ from livehandoff.bench.clients import (
     BridgeCustomer,
     LiveChatCustomer,
     LiveChatCustomers,
+    Refused,
     parse_livechat_time,
 )
 from livehandoff.bench.http1 import Connection, Head
@@ -116,34 +118,40 @@ class Load:
 
     async def bridge_flat_out(self, count: int) -> dict[str, Any]:
         """Every customer posts its share one post after the other, as fast as the bridge answers;
-        throughput counts until the last message arrived at LiveChat."""
+        throughput counts until the last accepted message arrived at LiveChat. Posts the bridge
+        refuses, or that are still unsent when the run's wait is over, are counted, not retried."""
         texts = self._texts("b", count)
         proxy = self.stack.livechat_proxy
-        calls_before = proxy.counts.copy()
-        arrived = proxy.when_answered("send_event", proxy.answered["send_event"] + count)
+        calls_before, answered_before = proxy.counts.copy(), proxy.answered["send_event"]
         posted: dict[str, float] = {}
+        refused: Counter[str] = Counter()
         self.meter.restart()
         began = time.monotonic()
+        deadline = began + self.wait_seconds
         await asyncio.gather(
             *(
-                self._post_all(customer, texts[i :: len(self.customers)], posted)
+                self._post_all(customer, texts[i :: len(self.customers)], posted, refused, deadline)
                 for i, customer in enumerate(self.customers)
             )
         )
         accepted = time.monotonic()
+        arrived = proxy.when_answered("send_event", answered_before + len(posted))
         finished = await asyncio.wait_for(arrived, self.wait_seconds)
         cpu = self.meter.used()
         elapsed = finished - began
         calls = {
             method: n - calls_before[method] for method, n in proxy.counts.items() if n > calls_before[method]
         }
+        relayed = max(1, len(posted))
         result = {
             "messages": count,
+            "relayed": len(posted),
+            "refused": dict(refused),
             "seconds": round(elapsed, 3),
             "accepted_seconds": round(accepted - began, 3),
-            "throughput_per_s": round(count / elapsed, 1),
+            "throughput_per_s": round(len(posted) / elapsed, 1),
             "cpu_seconds": {name: round(used, 3) for name, used in cpu.items()},
-            "cpu_ms_per_message": round(cpu["bridge"] * 1000 / count, 3),
+            "cpu_ms_per_message": round(cpu["bridge"] * 1000 / relayed, 3),
             "utilisation": utilisation(cpu, elapsed),
             "livechat_calls": calls,
         }
@@ -151,25 +159,38 @@ class Load:
         await asyncio.sleep(SETTLE_SECONDS)
         return result
 
-    async def _post_all(self, customer: BridgeCustomer, texts: list[str], posted: dict[str, float]) -> None:
+    async def _post_all(
+        self,
+        customer: BridgeCustomer,
+        texts: list[str],
+        posted: dict[str, float],
+        refused: Counter[str],
+        deadline: float,
+    ) -> None:
         for text in texts:
-            posted[text] = await customer.post(text)
+            if time.monotonic() > deadline:
+                refused["unsent"] += 1
+                continue
+            await _post(customer, text, posted, refused)
 
     async def bridge_paced(self, count: int, rate: float) -> dict[str, Any]:
         """``count`` posts spread evenly at ``rate`` a second over the customers; each one's time to
         LiveChat."""
         texts = self._texts("p", count)
         proxy = self.stack.livechat_proxy
-        arrived = proxy.when_answered("send_event", proxy.answered["send_event"] + count)
+        answered_before = proxy.answered["send_event"]
         posted: dict[str, float] = {}
+        refused: Counter[str] = Counter()
 
         async def post(index: int) -> None:
-            customer = self.customers[index % len(self.customers)]
-            posted[texts[index]] = await customer.post(texts[index])
+            await _post(self.customers[index % len(self.customers)], texts[index], posted, refused)
 
         began = await self._pace(count, rate, post)
-        await asyncio.wait_for(arrived, self.wait_seconds)
-        result = self._cost(began, count, rate)
+        await asyncio.wait_for(
+            proxy.when_answered("send_event", answered_before + len(posted)), self.wait_seconds
+        )
+        result = self._cost(began, max(1, len(posted)), rate)
+        result.update(messages=count, relayed=len(posted), refused=dict(refused))
         result["post_to_livechat"] = summary_ms(await self._latencies(self.customers, posted))
         await asyncio.sleep(SETTLE_SECONDS)
         return result
@@ -300,6 +321,13 @@ class Load:
         result["webhook_to_stream"] = summary_ms(_differences(came_in, shown))
         await asyncio.sleep(SETTLE_SECONDS)
         return result
+
+
+async def _post(customer: BridgeCustomer, text: str, posted: dict[str, float], refused: Counter[str]) -> None:
+    try:
+        posted[text] = await customer.post(text)
+    except Refused as exc:
+        refused[exc.status] += 1
 
 
 def _differences(began: dict[str, float], ended: dict[str, float]) -> list[float]:

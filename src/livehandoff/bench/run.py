@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -27,8 +28,9 @@ from livehandoff.bench.clients import (
     BenchError,
     BridgeCustomer,
     LiveChatCustomers,
+    Refused,
 )
-from livehandoff.bench.http1 import Connection, EventStream
+from livehandoff.bench.http1 import Connection, EventStream, ProtocolError
 from livehandoff.bench.load import Load, spread
 from livehandoff.bench.procstat import CpuMeter, rss_bytes
 from livehandoff.bench.proxy import sequential_round_trips
@@ -234,7 +236,8 @@ class BenchRun:
         before = rss_bytes(bridge_pid)
         self.say(f"bench: opening {count} idle customer event streams")
         began = time.monotonic()
-        streams = await self._open_idle_streams(count)
+        refused: Counter[str] = Counter()
+        streams = await self._open_idle_streams(count, refused)
         opened_s = time.monotonic() - began
         try:
             await asyncio.sleep(1.0)
@@ -248,6 +251,8 @@ class BenchRun:
                 stream.close()
         self.results["idle_streams"] = {
             "streams": count,
+            "opened": len(streams),
+            "refused": dict(refused),
             "open_seconds": round(opened_s, 2),
             "bridge_rss_mib": {
                 "before": round(before / MIB, 1),
@@ -258,12 +263,12 @@ class BenchRun:
             "bridge_paced": paced,
         }
 
-    async def _open_idle_streams(self, count: int) -> list[EventStream]:
+    async def _open_idle_streams(self, count: int, refused: Counter[str]) -> list[EventStream]:
         """``count`` new conversations, each with its stream open; nobody reads them (a keep-alive every
-        15 s fits in the socket's buffer for hours)."""
+        15 s fits in the socket's buffer for hours). What the bridge refuses is counted in ``refused``."""
         host, port = self.stack.bridge_host_port
-        customers = [BridgeCustomer(host, port) for _ in range(count)]
-        waiting = list(customers)
+        waiting = [BridgeCustomer(host, port) for _ in range(count)]
+        created: list[BridgeCustomer] = []
 
         async def create() -> None:
             connection = Connection(host, port)
@@ -271,7 +276,12 @@ class BenchRun:
                 while waiting:
                     customer = waiting.pop()
                     customer.http = connection
-                    await customer.create("Idle customer")
+                    try:
+                        await customer.create("Idle customer")
+                    except Refused as exc:
+                        refused[f"create:{exc.status}"] += 1
+                    else:
+                        created.append(customer)
             finally:
                 await connection.aclose()
 
@@ -281,10 +291,13 @@ class BenchRun:
         streams: list[EventStream] = []
 
         async def open_stream(customer: BridgeCustomer) -> None:
-            streams.append(await customer.open_stream())
+            try:
+                streams.append(await customer.open_stream())
+            except ProtocolError:
+                refused["stream"] += 1
 
         try:
-            await spread(customers, open_stream, 64)
+            await spread(created, open_stream, 64)
         except BaseException:
             for stream in streams:
                 stream.close()
