@@ -155,7 +155,8 @@ def _idle_rows(idle: dict[str, Any], relay: dict[str, Any]) -> list[Row]:
         Row(
             "idle_streams_rss",
             f"{count:,} idle event streams: bridge RSS",
-            f"{rss['with_streams']:.0f} MiB ({rss['before']:.0f} MiB before){opened_note}",
+            f"{rss['with_streams']:.0f} MiB ({rss['before']:.0f} MiB before; idle, the bridge uses"
+            f" {idle['bridge_utilisation_idle']:.0%} of a core){opened_note}",
             f"≤ {RSS_TARGET_MIB:.0f} MiB",
             rss["with_streams"] <= RSS_TARGET_MIB and opened == count,
         ),

@@ -242,6 +242,7 @@ class BenchRun:
         try:
             await asyncio.sleep(1.0)
             with_streams = rss_bytes(bridge_pid)
+            idle_cpu = await self._idle_cost()
             rate = self.results["relay"]["half_rate_per_s"]
             bridge = await self.load.bridge_flat_out(max(1, self.options.messages // 2))
             paced = await self.load.bridge_paced(self._paced_count(rate), rate)
@@ -254,6 +255,7 @@ class BenchRun:
             "opened": len(streams),
             "refused": dict(refused),
             "open_seconds": round(opened_s, 2),
+            "bridge_utilisation_idle": idle_cpu,
             "bridge_rss_mib": {
                 "before": round(before / MIB, 1),
                 "with_streams": round(with_streams / MIB, 1),
@@ -262,6 +264,14 @@ class BenchRun:
             "bridge_flat_out": bridge,
             "bridge_paced": paced,
         }
+
+    async def _idle_cost(self) -> float:
+        """The bridge's share of a core while the streams are open and nobody says anything, over
+        three quarters of ``paced_seconds`` (15 s by default: one keep-alive period of every stream)."""
+        self.meter.restart()
+        began = time.monotonic()
+        await asyncio.sleep(self.options.paced_seconds * 0.75)
+        return round(self.meter.used()["bridge"] / (time.monotonic() - began), 3)
 
     async def _open_idle_streams(self, count: int, refused: Counter[str]) -> list[EventStream]:
         """``count`` new conversations, each with its stream open; nobody reads them (a keep-alive every
