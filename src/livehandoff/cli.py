@@ -214,6 +214,31 @@ def cmd_chaos(args: argparse.Namespace) -> int:
     return chaos(options, report_path=Path(args.report), keep_logs=args.keep_logs)
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from livehandoff.bench import bench, bench_options
+    from livehandoff.errors import ConfigurationError
+    from livehandoff.storage.engine import normalise_url
+
+    configure_logging("WARNING")
+    if args.database_url:
+        try:
+            normalise_url(args.database_url)
+        except ConfigurationError as exc:
+            raise SystemExit(f"livehandoff bench: {exc}") from None
+    options = bench_options(
+        quick=args.quick,
+        conversations=args.conversations,
+        messages=args.messages,
+        handoffs=args.handoffs,
+        idle_streams=args.idle_streams,
+        livechat_rtt_ms=args.livechat_rtt_ms,
+        relay_rtt_ms=args.relay_rtt_ms,
+        paced_seconds=args.paced_seconds,
+        database_url=args.database_url,
+    )
+    return bench(options, report_path=Path(args.report), keep_logs=args.keep_logs)
+
+
 def _load_faults(load: Callable[[Path], FaultsT], path: str | None) -> FaultsT | None:
     if not path:
         return None
@@ -345,6 +370,30 @@ def build_parser() -> argparse.ArgumentParser:
         "--redis-url", default="", help="Redis for the rate limits every instance shares (redis://…)"
     )
     chaos.set_defaults(run=cmd_chaos)
+
+    bench = commands.add_parser(
+        "bench", help="measure the relay and the handoff against two baselines (docs/performance.md)"
+    )
+    bench.add_argument("--quick", action="store_true", help="tiny numbers: a run of seconds, not minutes")
+    bench.add_argument("--conversations", type=int, help="customers with an agent carrying the load (50)")
+    bench.add_argument("--messages", type=int, help="customer messages per flat-out relay measurement (2000)")
+    bench.add_argument("--handoffs", type=int, help="handoffs timed of each kind (10)")
+    bench.add_argument("--idle-streams", type=int, help="idle customer event streams opened (10000)")
+    bench.add_argument(
+        "--livechat-rtt-ms", type=float, help="round trip added to each LiveChat call for the handoffs (50)"
+    )
+    bench.add_argument(
+        "--relay-rtt-ms", type=float, help="round trip added to each LiveChat call for the relay rows (0)"
+    )
+    bench.add_argument(
+        "--paced-seconds", type=float, help="length of each measurement at half the bridge's throughput (20)"
+    )
+    bench.add_argument(
+        "--database-url", default="", help="the bridge's database (default: SQLite in the run's directory)"
+    )
+    bench.add_argument("--report", default="bench-report.json", help="where to write the JSON report")
+    bench.add_argument("--keep-logs", action="store_true", help="keep the processes' logs and the database")
+    bench.set_defaults(run=cmd_bench)
     return parser
 
 
