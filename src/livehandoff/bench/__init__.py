@@ -37,7 +37,8 @@ from livehandoff.bench.report import Row, build_rows, table
 from livehandoff.bench.run import QUICK, BenchOptions, BenchRun
 from livehandoff.bench.stack import BenchStack, BenchWorld
 from livehandoff.chaos.clients import Agents, DriverError
-from livehandoff.chaos.stack import HOST, StackError
+from livehandoff.chaos.processes import HOST
+from livehandoff.chaos.stack import StackError
 from livehandoff.storage.engine import normalise_url
 
 __all__ = ["QUICK", "BenchOptions", "bench", "bench_options", "run_bench"]

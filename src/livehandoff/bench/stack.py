@@ -18,7 +18,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from livehandoff.bench.proxy import LatencyProxy
-from livehandoff.chaos.stack import HOST, ChaosStack, SeededWorld, free_port
+from livehandoff.chaos.processes import HOST, free_port
+from livehandoff.chaos.stack import ChaosStack, SeededWorld
 
 BENCH_ENV = {
     "LIVEHANDOFF_RATE_LIMIT_PER_CLIENT": "0",
