@@ -1,5 +1,5 @@
 """``livehandoff``: serve · demo · emulate livechat|dialogflow · check [--live] · livechat authorize|webhooks
-· chaos."""
+· chaos · bench."""
 
 from __future__ import annotations
 
