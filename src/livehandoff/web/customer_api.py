@@ -36,6 +36,8 @@ from livehandoff.web.schemas import (
 router = APIRouter(prefix="/v1/conversations", tags=["customer"])
 
 KEEPALIVE_SECONDS = 15.0
+QUIET_READS_EVERY = 4
+"""A quiet stream reads the store once every this many keep-alives (else only when woken)."""
 STREAM_PAGE = 500
 """Feed events read from the store at a time for an event stream."""
 IDEMPOTENCY_KEY_MAX = 255
@@ -222,7 +224,13 @@ def _resume_point(last_event_id: str | None, after: int | None, last_seq: int) -
 
 async def _sse(bridge: Bridge, conversation_id: str, after: int, open_streams: Gauge) -> AsyncIterator[str]:
     """Replays from the store, then waits for wake-ups. Subscribing before reading means an event
-    stored between the read and the wait still wakes us."""
+    stored between the read and the wait still wakes us.
+
+    A quiet stream reads the store only when woken: a wake-up is never lost in the process, and the
+    instances' feed wakes every stream when its listening connection comes back. As a safety net it reads
+    once every ``QUIET_READS_EVERY`` keep-alives too (10,000 idle streams re-reading at every keep-alive
+    cost the bridge hundreds of queries a second).
+    """
     yield "retry: 2000\n\n"
     open_streams.inc()
     try:
@@ -232,7 +240,11 @@ async def _sse(bridge: Bridge, conversation_id: str, after: int, open_streams: G
                 for event in events:
                     yield _frame(event)
                     after = event.seq
-                if not events and not await subscription.wait(KEEPALIVE_SECONDS):
+                if events:
+                    continue
+                for _ in range(QUIET_READS_EVERY):
+                    if await subscription.wait(KEEPALIVE_SECONDS):
+                        break
                     yield ": keep-alive\n\n"
     finally:
         open_streams.dec()
