@@ -208,10 +208,6 @@ class Leases(Protocol):
         ...
 
 
-class Stores(ConversationStore, Outbox, WebhookIntake, Leases, Protocol):
-    """Every role of the store, as one object implements them (``storage.SqlStore``)."""
-
-
 class Subscription(Protocol):
     """A listener on one conversation's feed."""
 

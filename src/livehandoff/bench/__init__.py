@@ -18,14 +18,13 @@ import json
 import os
 import platform
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 
@@ -37,7 +36,7 @@ from livehandoff.bench.report import Row, build_rows, table
 from livehandoff.bench.run import QUICK, BenchOptions, BenchRun
 from livehandoff.bench.stack import BenchStack, BenchWorld
 from livehandoff.chaos.clients import Agents, DriverError
-from livehandoff.chaos.processes import HOST
+from livehandoff.chaos.processes import HOST, interruptible
 from livehandoff.chaos.stack import StackError
 from livehandoff.storage.engine import normalise_url
 
@@ -46,8 +45,6 @@ __all__ = ["QUICK", "BenchOptions", "bench", "bench_options", "run_bench"]
 FILES_PER_CONVERSATION = 4
 """Open files the driver needs per load conversation: its posts, its stream, LiveChat-direct, the proxy."""
 FILES_SPARE = 512
-
-T = TypeVar("T")
 
 
 def bench_options(*, quick: bool = False, **given: Any) -> BenchOptions:
@@ -149,18 +146,6 @@ def _machine() -> dict[str, Any]:
     }
 
 
-async def _interruptible(work: Coroutine[Any, Any, T]) -> T:
-    """Run ``work``, cancelling it on ``SIGTERM`` as Ctrl-C does, so the stack's processes are stopped."""
-    task = asyncio.current_task()
-    assert task is not None
-    loop = asyncio.get_running_loop()
-    loop.add_signal_handler(signal.SIGTERM, task.cancel)
-    try:
-        return await work
-    finally:
-        loop.remove_signal_handler(signal.SIGTERM)
-
-
 def _load_average() -> list[float] | None:
     """The machine's load over 1, 5 and 15 minutes: other work on it skews throughput and latency
     (CPU time per message much less)."""
@@ -181,7 +166,7 @@ def bench(
     failed, 2 when the run could not measure everything."""
     workdir = Path(tempfile.mkdtemp(prefix="livehandoff-bench-"))
     try:
-        report = asyncio.run(_interruptible(run_bench(options, workdir=workdir, say=say)))
+        report = asyncio.run(interruptible(run_bench(options, workdir=workdir, say=say)))
     except (StackError, DriverError, BenchError, ProtocolError, TimeoutError) as exc:
         say(f"bench: the run stopped: {exc!r} (logs in {workdir})")
         return 2

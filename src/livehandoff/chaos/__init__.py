@@ -17,24 +17,21 @@ import asyncio
 import json
 import resource
 import shutil
-import signal
 import tempfile
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
 
 import httpx
 
 from livehandoff.chaos.clients import DriverError
+from livehandoff.chaos.processes import interruptible
 from livehandoff.chaos.report import Outcome, build_report, summary
 from livehandoff.chaos.run import DEFAULT_FAULTS, ChaosOptions, ChaosRun
 from livehandoff.chaos.stack import ChaosStack, SeededWorld, StackError
 
 __all__ = ["DEFAULT_FAULTS", "ChaosOptions", "Outcome", "chaos", "run_chaos"]
-
-T = TypeVar("T")
 
 
 async def run_chaos(options: ChaosOptions, *, workdir: Path, say: Callable[[str], None] = print) -> Outcome:
@@ -85,18 +82,6 @@ def _client(options: ChaosOptions, timeout: float, *, spread: bool = False) -> h
     return httpx.AsyncClient(timeout=httpx.Timeout(timeout, connect=5.0), limits=limits)
 
 
-async def _interruptible(work: Coroutine[Any, Any, T]) -> T:
-    """Run ``work``, cancelling it on ``SIGTERM`` as Ctrl-C does, so the stack's processes are stopped."""
-    task = asyncio.current_task()
-    assert task is not None
-    loop = asyncio.get_running_loop()
-    loop.add_signal_handler(signal.SIGTERM, task.cancel)
-    try:
-        return await work
-    finally:
-        loop.remove_signal_handler(signal.SIGTERM)
-
-
 def chaos(
     options: ChaosOptions,
     *,
@@ -110,7 +95,7 @@ def chaos(
         raise SystemExit(f"livehandoff: no fault file at {options.faults}")
     workdir = Path(tempfile.mkdtemp(prefix="livehandoff-chaos-"))
     try:
-        outcome = asyncio.run(_interruptible(run_chaos(options, workdir=workdir, say=say)))
+        outcome = asyncio.run(interruptible(run_chaos(options, workdir=workdir, say=say)))
     except (StackError, DriverError) as exc:
         say(f"chaos: the run stopped: {exc} (logs in {workdir})")
         return 1

@@ -14,10 +14,13 @@ import signal
 import socket
 import sys
 import time
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import IO
+from typing import IO, Any, TypeVar
 
 import httpx
+
+T = TypeVar("T")
 
 HOST = "127.0.0.1"
 START_SECONDS = 60.0
@@ -157,3 +160,15 @@ async def wait_http(child: Child, url: str, *, auth: tuple[str, str] | None = No
                 continue
             return
     raise StackError(f"{child.name} did not answer within {START_SECONDS:.0f} s; see {child.log_path}")
+
+
+async def interruptible(work: Coroutine[Any, Any, T]) -> T:
+    """Run ``work``, cancelling it on ``SIGTERM`` as Ctrl-C does, so the stack's processes are stopped."""
+    task = asyncio.current_task()
+    assert task is not None
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGTERM, task.cancel)
+    try:
+        return await work
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)
