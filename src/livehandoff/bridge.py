@@ -17,6 +17,7 @@ lines written meanwhile carry it without naming it.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import secrets
@@ -195,7 +196,7 @@ class Bridge:
             bot=bot,
             desk=desk,
             group_id=options.group_id,
-            on_chat_opened=self._waiting.kick,
+            on_chat_opened=self._watch_waiting,
         )
 
     @contextmanager
@@ -582,6 +583,12 @@ class Bridge:
             await self._apply(conversation_id, CancelRequested())
             after = (await self._store.load(conversation_id)).state
         return None if after is before.state else after
+
+    def _watch_waiting(self, conversation_id: str) -> None:
+        """Start checking on a chat that waits for an agent after one refresh period: an agent usually joins
+        first, and a queue read at once would put a LiveChat call on the handoff's path."""
+        delay = self._options.queue_refresh_seconds
+        asyncio.get_running_loop().call_later(delay, self._waiting.kick, conversation_id)
 
     async def _waiting_conversations(self) -> list[str]:
         return await self._store.in_state(State.HANDOFF_REQUESTED)
